@@ -1,0 +1,1 @@
+"""Accounts, contacts, touches, the outreach guard and the matching engine (filled by the contacts issue)."""

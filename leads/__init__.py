@@ -1,0 +1,1 @@
+"""Leads, list imports, scoring, assignment, conversion, pipelines and opportunities (filled by the leads issue)."""

@@ -1,0 +1,1 @@
+"""Quotes, orders, stock, delivery promises and delays (filled by the orders issue)."""

@@ -1,0 +1,22 @@
+"""The /api/ root. Each app adds its router in its own api/urls.py, included here."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from sfa.api import views
+
+router = DefaultRouter()
+router.register("users", views.UserApi, basename="user")
+router.register("departments", views.DepartmentApi, basename="department")
+router.register("teams", views.TeamApi, basename="team")
+router.register("jobs", views.JobApi, basename="job")
+router.register("audit", views.AuditEventApi, basename="audit")
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainApi.as_view(), name="token"),
+    path("me/", views.MeApi.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,31 @@
+"""Test settings: fast hashing, eager tasks unless a test asks for the real worker, a file-backed SQLite.
+
+The SQLite test database is a file (not ``:memory:``) so that the real Celery worker that integration
+tests start in another process sees the same data.
+"""
+
+import os
+import tempfile
+
+from .base import *
+
+_TEST_DATA = os.environ.get("SFA_TEST_DATA_DIR") or tempfile.mkdtemp(prefix="sfa-test-")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+MEDIA_ROOT = Path(_TEST_DATA) / "media"
+SFA_EXPORT_DIR = MEDIA_ROOT / "exports"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(_TEST_DATA) / "test.sqlite3")}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(Path(_TEST_DATA) / "broker"),
+        "data_folder_out": str(Path(_TEST_DATA) / "broker"),
+        "processed_folder": str(Path(_TEST_DATA) / "processed"),
+        "store_processed": False,
+    }
+    for _folder in ("broker", "processed"):
+        (Path(_TEST_DATA) / _folder).mkdir(parents=True, exist_ok=True)
+LOGGING["root"]["level"] = "WARNING"

@@ -1,0 +1,18 @@
+"""Core background jobs: the audit export and job housekeeping. Thin: they call services."""
+
+from datetime import timedelta
+
+from celery import shared_task
+
+from sfa.exports import audit_export_run
+from sfa.jobs import JobRun, job_task, jobs_fail_stale
+
+
+@job_task(kind="audit_export")
+def audit_export(run: JobRun) -> dict:
+    return audit_export_run(run)
+
+
+@shared_task(name="sfa.jobs_housekeeping")
+def jobs_housekeeping() -> int:
+    return jobs_fail_stale(older_than=timedelta(hours=2))
