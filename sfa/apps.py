@@ -6,7 +6,13 @@ class SfaConfig(AppConfig):
     verbose_name = "SFA core"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from sfa import policies  # noqa: F401  (registers the core policies)
+
+        # Job tasks register their kind on import; web processes enqueue them, so import every app's
+        # tasks module here rather than waiting for Celery's lazy autodiscovery in the worker.
+        autodiscover_modules("tasks")
         from sfa.models import AuditEvent, Job, Team, User
         from sfa.permissions import can
         from sfa.ui import NavItem, Widget, nav_register, widget_register

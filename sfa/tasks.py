@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from sfa.diagnostics import selftest_run
 from sfa.exports import audit_export_run
 from sfa.jobs import JobRun, job_task, jobs_fail_stale
 
@@ -11,6 +12,11 @@ from sfa.jobs import JobRun, job_task, jobs_fail_stale
 @job_task(kind="audit_export")
 def audit_export(run: JobRun) -> dict:
     return audit_export_run(run)
+
+
+@job_task(kind="selftest")
+def selftest(run: JobRun) -> dict:
+    return selftest_run(run)
 
 
 @shared_task(name="sfa.jobs_housekeeping")

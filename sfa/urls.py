@@ -17,6 +17,7 @@ urlpatterns = [
     path("people/<int:pk>/edit/", views.user_edit, name="user-edit"),
     path("organisation/", views.organisation, name="organisation"),
     path("jobs/", views.job_list, name="job-list"),
+    path("jobs/selftest/", views.job_selftest, name="job-selftest"),
     path("jobs/<uuid:pk>/", views.job_detail, name="job-detail"),
     path("jobs/<uuid:pk>/cancel/", views.job_cancel_view, name="job-cancel"),
     path("jobs/<uuid:pk>/retry/", views.job_retry_view, name="job-retry"),

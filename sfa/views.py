@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sfa import selectors, services
 from sfa.audit import audit_history, audit_list
+from sfa.diagnostics import selftest_start
 from sfa.exports import export_path
 from sfa.filters import AuditEventFilter, JobFilter, UserFilter
 from sfa.forms import DepartmentForm, TeamForm, UserAdminForm, UserCreateForm, UserSelfForm
@@ -195,7 +196,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
         )
     except ValidationError as exc:
         return render(request, "sfa/error.html", {"errors": exc.messages}, status=400)
-    return render_page(request, "sfa/jobs.html", {"page": page, "filter_form": filterset.form}, partial="results")
+    context = {"page": page, "filter_form": filterset.form, "can_selftest": request.user.is_admin}
+    return render_page(request, "sfa/jobs.html", context, partial="results")
 
 
 @require_GET
@@ -203,6 +205,12 @@ def job_detail(request: HttpRequest, pk: str) -> HttpResponse:
     job = get_object_for(request.user, Job.objects.select_related("started_by"), pk)
     context = {"job": job, "can_change": can(request.user, "change", job)}
     return render_page(request, "sfa/job_detail.html", context, partial="progress")
+
+
+@require_POST
+def job_selftest(request: HttpRequest) -> HttpResponse:
+    job = selftest_start(actor=request.user)
+    return redirect("job-detail", pk=job.pk)
 
 
 @require_POST

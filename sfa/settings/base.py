@@ -113,6 +113,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -136,17 +137,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(_FS_BROKER_DIR / "queue"),
         "data_folder_out": str(_FS_BROKER_DIR / "queue"),
         "processed_folder": str(_FS_BROKER_DIR / "processed"),
+        "control_folder": str(_FS_BROKER_DIR / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
     else {"visibility_timeout": 3600}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for _folder in {
-        CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"],
-        CELERY_BROKER_TRANSPORT_OPTIONS["processed_folder"],
-    }:
-        Path(_folder).mkdir(parents=True, exist_ok=True)
+    for _key in ("data_folder_in", "processed_folder", "control_folder"):
+        Path(CELERY_BROKER_TRANSPORT_OPTIONS[_key]).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -159,13 +158,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_DEFAULT_QUEUE = "sfa"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}  # apps add their periodic jobs in their tasks modules via sfa.celery
+# Periodic jobs of every app, in one place so operators see the whole schedule.
+CELERY_BEAT_SCHEDULE = {
+    "jobs-housekeeping": {"task": "sfa.jobs_housekeeping", "schedule": 15 * 60.0},
+}
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous API call then answers 401 with "WWW-Authenticate: Token", not 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["sfa.api.permissions.PolicyPermission"],
     "DEFAULT_PAGINATION_CLASS": "sfa.api.pagination.CursorPagination",

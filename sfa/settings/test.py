@@ -9,10 +9,13 @@ import tempfile
 
 from .base import *
 
-_TEST_DATA = os.environ.get("SFA_TEST_DATA_DIR") or tempfile.mkdtemp(prefix="sfa-test-")
+# The integration tests' worker process is started with SFA_TEST_DATA_DIR set to this folder, so it
+# finds the same SQLite file, broker folders and media.
+TEST_DATA_DIR = os.environ.get("SFA_TEST_DATA_DIR") or tempfile.mkdtemp(prefix="sfa-test-")
+_TEST_DATA = TEST_DATA_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = True  # tests marked integration send to a real worker instead
 MEDIA_ROOT = Path(_TEST_DATA) / "media"
 SFA_EXPORT_DIR = MEDIA_ROOT / "exports"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
@@ -24,8 +27,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "data_folder_in": str(Path(_TEST_DATA) / "broker"),
         "data_folder_out": str(Path(_TEST_DATA) / "broker"),
         "processed_folder": str(Path(_TEST_DATA) / "processed"),
+        "control_folder": str(Path(_TEST_DATA) / "control"),
         "store_processed": False,
     }
-    for _folder in ("broker", "processed"):
+    for _folder in ("broker", "processed", "control"):
         (Path(_TEST_DATA) / _folder).mkdir(parents=True, exist_ok=True)
 LOGGING["root"]["level"] = "WARNING"
