@@ -14,8 +14,12 @@ stamp=.venv/.sfa-installed
 want=$(sha256sum pyproject.toml | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "Installing SFA and its dependencies …"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[dev]"; } \
+      > .venv/install.log 2>&1; then
+    tail -n 40 .venv/install.log >&2
+    echo "Installing failed; the whole log is in .venv/install.log" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
 

@@ -152,3 +152,23 @@ def test_login_logout_and_csrf(org, client):
     assert response.status_code == 302 and response.url == "/"
     assert client.post("/logout/").status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_password_guessing_is_throttled_per_user_and_address(org, client, settings):
+    settings.LOGIN_MAX_FAILURES = 3
+    for _ in range(3):
+        assert b"Please enter a correct" in client.post("/login/", {"username": "rep", "password": "nope"}).content
+    blocked = client.post("/login/", {"username": "rep", "password": "correct-horse-battery-staple"})
+    assert blocked.status_code == 200 and b"Too many failed sign-ins" in blocked.content
+    other = client.post("/login/", {"username": "rep_b", "password": "correct-horse-battery-staple"})
+    assert other.status_code == 302
+
+
+def test_the_client_address_comes_from_our_own_proxies_only(settings, rf):
+    from sfa.auth import client_address
+
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_address(request) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_address(request) == "203.0.113.7"  # the forged 6.6.6.6 is ignored

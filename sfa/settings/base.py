@@ -81,8 +81,9 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------
+# An empty DATABASE_URL counts as unset (production settings then refuse to start, naming it).
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'sfa.sqlite3'}"),
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'sfa.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the embedded worker share one file: wait for locks instead of failing,
@@ -196,6 +197,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- SFA ------------------------------------------------------------------------------------------
 SFA_EXPORT_DIR = MEDIA_ROOT / "exports"
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# How many reverse proxies stand in front of the web processes and append to X-Forwarded-For; the
+# client's address (login throttling, rate limits) is read that many entries from the right.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SFA_DEMO_PASSWORD = env.str("SFA_DEMO_PASSWORD", default="sfa-demo-2026")
 
 LOGGING = {
