@@ -6,8 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
-
-from sfa.celery import app as celery_app
+from kombu import Connection
 
 
 def database_status() -> tuple[bool, str]:
@@ -30,11 +29,12 @@ def broker_status() -> tuple[bool, str]:
             return False, f"filesystem broker folder not writable: {exc}"
         return True, "filesystem"
     try:
-        with celery_app.connection_for_write() as conn:
+        with Connection(url, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+            transport = conn.transport_cls
     except Exception as exc:
         return False, f"{exc.__class__.__name__}: {exc}".strip()[:200]
-    return True, conn.transport_cls if isinstance(conn.transport_cls, str) else "broker"
+    return True, transport if isinstance(transport, str) else "broker"
 
 
 def health() -> dict:

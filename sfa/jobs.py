@@ -158,9 +158,24 @@ def job_start(*, kind: str, title: str, actor: User | None, params: dict[str, An
     if actor is not None:
         require(actor, "add", Job)
     job = Job.objects.create(kind=kind, title=title[:200], started_by=actor, params=params or {})
-    task = _tasks[kind]
-    transaction.on_commit(lambda: task.delay(str(job.pk)))
+    transaction.on_commit(lambda: _enqueue(job))
     return job
+
+
+def _enqueue(job: Job) -> None:
+    """Send the job's task to the broker; when the broker is down, fail the job with a message saying so."""
+    try:
+        _tasks[job.kind].delay(str(job.pk))
+    except Exception as exc:  # kombu raises several unrelated types for an unreachable broker
+        if _tasks[job.kind].app.conf.task_always_eager:
+            raise
+        logger.exception("could not queue job %s", job.pk)
+        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.FAILED,
+            finished_at=timezone.now(),
+            message="Failed",
+            error=f"The job queue is unreachable ({exc.__class__.__name__}). Retry the job when it is back.",
+        )
 
 
 def job_cancel(*, job: Job, actor: User) -> Job:
@@ -181,8 +196,7 @@ def job_retry(*, job: Job, actor: User) -> Job:
     Job.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
         status=JobStatus.QUEUED, error="", message="Queued again", finished_at=None
     )
-    task = _tasks[job.kind]
-    transaction.on_commit(lambda: task.delay(str(job.pk)))
+    transaction.on_commit(lambda: _enqueue(job))
     job.refresh_from_db()
     return job
 

@@ -207,3 +207,22 @@ def test_the_audit_export_fails_clearly_on_bad_filters(org, django_capture_on_co
         job = job_start(kind="audit_export", title="Audit", actor=org.admin, params={"filters": {"since": "yesterday"}})
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "since" in job.error
+
+
+def test_an_unreachable_broker_fails_the_job_with_a_clear_message(org, monkeypatch, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from sfa.celery import app
+
+    def broker_down(*args, **kwargs):
+        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(steps_task, "delay", broker_down)
+    app.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = start(org.rep)
+    finally:
+        app.conf.task_always_eager = True
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "job queue is unreachable" in job.error

@@ -172,3 +172,11 @@ def test_the_client_address_comes_from_our_own_proxies_only(settings, rf):
     assert client_address(request) == "10.0.0.2"
     settings.TRUSTED_PROXY_COUNT = 1
     assert client_address(request) == "203.0.113.7"  # the forged 6.6.6.6 is ignored
+
+
+def test_healthz_answers_503_naming_the_broker_when_it_is_down(client, db, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"]["ok"] and not body["broker"]["ok"] and body["broker"]["detail"]
