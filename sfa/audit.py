@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sfa.models import User
 
 # Fields never copied into the trail: secrets and bookkeeping that changes on every save.
-SKIP_FIELDS = frozenset({"password", "last_login", "updated_at", "modified_at"})
+SKIP_FIELDS = frozenset({"id", "password", "last_login", "updated_at", "modified_at"})
 
 
 def to_json(value: Any) -> Any:
@@ -76,17 +76,71 @@ def audit_record(
     )
 
 
-def audit_history(*, actor: User, instance: Model) -> QuerySet[AuditEvent]:
-    """The history of one record, for whoever may view the record itself."""
+def audit_history(*, actor: User, instance: Model, limit: int = 50) -> list[AuditEvent]:
+    """The latest events of one record, for whoever may view the record itself, ready to display."""
     require(actor, "view", instance)
-    return (
+    events = (
         AuditEvent.objects.filter(
             content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
             object_id=str(instance.pk),
         )
-        .select_related("actor", "actor_department")
-        .order_by("-at", "-id")
+        .select_related("actor", "actor_department", "content_type")
+        .order_by("-at", "-id")[:limit]
     )
+    return audit_display(list(events))
+
+
+def _display_value(value: Any, field: Any, labels: dict[tuple[type, Any], str]) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if field is not None and field.is_relation and field.many_to_one:
+        return labels.get((field.related_model, value), f"#{value}")
+    if field is not None and getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return moment.strftime("%d %b %Y, %H:%M")
+    return str(value)
+
+
+def audit_display(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Attach ``rows`` to each event: (field label, before, after) as people read them.
+
+    Stored changes keep ids and ISO times (machine-readable); here foreign keys become the related
+    record's name (one query per related model for the whole list), choices their label, times a date.
+    """
+    wanted: dict[type, set[Any]] = {}
+    fields_of: dict[int, dict[str, Any]] = {}
+    for event in events:
+        model = event.content_type.model_class()
+        fields = {f.name: f for f in model._meta.concrete_fields} if model else {}
+        fields_of[event.pk] = fields
+        for name, values in (event.changes or {}).items():
+            field = fields.get(name)
+            if field is not None and field.is_relation and field.many_to_one:
+                wanted.setdefault(field.related_model, set()).update(v for v in values if v not in (None, ""))
+    labels = {
+        (model, obj.pk): str(obj) for model, ids in wanted.items() for obj in model._default_manager.filter(pk__in=ids)
+    }
+    for event in events:
+        fields = fields_of[event.pk]
+        event.rows = [
+            {
+                "field": str(fields[name].verbose_name) if name in fields else name.replace("_", " "),
+                "before": _display_value(values[0], fields.get(name), labels),
+                "after": _display_value(values[1], fields.get(name), labels),
+            }
+            for name, values in (event.changes or {}).items()
+            if isinstance(values, list) and len(values) == 2
+        ]
+    return events
 
 
 def audit_list(*, actor: User, filters: Any = None) -> QuerySet[AuditEvent]:

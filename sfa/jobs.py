@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from celery import shared_task
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -94,6 +95,8 @@ def job_task(*, kind: str, max_retries: int = 3) -> Callable[[Callable[[JobRun],
                 _finish(job_id, JobStatus.CANCELLED, message="Cancelled")
             except JobError as exc:
                 _finish(job_id, JobStatus.FAILED, error=str(exc), message="Failed")
+            except ValidationError as exc:
+                _finish(job_id, JobStatus.FAILED, error=validation_message(exc), message="Failed")
             except DatabaseError as exc:
                 if self.request.retries < self.max_retries:
                     logger.warning("job %s hit a database error, retrying: %s", job_id, exc)
@@ -116,6 +119,13 @@ def job_task(*, kind: str, max_retries: int = 3) -> Callable[[Callable[[JobRun],
         return task
 
     return decorator
+
+
+def validation_message(exc: ValidationError) -> str:
+    """A Django ValidationError as one readable line: 'since: Enter a valid date/time.'"""
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+    return " ".join(exc.messages)
 
 
 def _claim(job_id: str) -> JobRun | None:

@@ -148,7 +148,8 @@ def scoped(actor: User | None, queryset: QuerySet, action: str = "view") -> Quer
 
 def require(actor: User | None, action: str, target: Model | type[Model]) -> None:
     if not can(actor, action, target):
-        raise PermissionDenied(f"You may not {action} this {_label(target)}.")
+        what = f"{target._meta.verbose_name_plural}" if isinstance(target, type) else f"this {_label(target)}"
+        raise PermissionDenied(f"Your role does not allow you to {action.replace('_', ' ')} {what}.")
 
 
 def get_object_for(actor: User | None, queryset: QuerySet, pk: Any, action: str = "view") -> Model:

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sfa import selectors, services
-from sfa.audit import audit_history, audit_list
+from sfa.audit import audit_display, audit_history, audit_list
 from sfa.diagnostics import selftest_start
 from sfa.exports import export_path
 from sfa.filters import AuditEventFilter, JobFilter, UserFilter
@@ -102,7 +102,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "person": person,
             "managed_teams": person.managed_teams.all(),
             "can_change": can(request.user, "change", person),
-            "history": audit_history(actor=request.user, instance=person)[:50],
+            "history": audit_history(actor=request.user, instance=person),
         },
     )
 
@@ -250,6 +250,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     try:
         events = audit_list(actor=request.user, filters=request.GET)
         page = keyset_page(events, request.GET, sorts=[Sort("at", "at", "When")], default="-at")
+        audit_display(page.rows)
     except ValidationError as exc:
         return render(request, "sfa/error.html", {"errors": exc.messages}, status=400)
     return render_page(request, "sfa/audit.html", {"page": page, "filter_form": filterset.form}, partial="results")
@@ -276,7 +277,7 @@ def audit_object_history(request: HttpRequest, content_type_id: int, object_id: 
         raise Http404("Unknown record type.")
     instance = get_object_for(request.user, model._default_manager.all(), object_id)
     try:
-        events = audit_history(actor=request.user, instance=instance)[:100]
+        events = audit_history(actor=request.user, instance=instance, limit=100)
     except PermissionDenied:
         raise Http404("No such record.") from None
     return render(request, "sfa/partials/_audit_history.html", {"history": events})

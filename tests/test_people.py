@@ -64,7 +64,7 @@ def test_admin_changes_a_role_and_the_history_shows_before_and_after(org):
     user_update(user=org.rep, actor=org.admin, data={"role": Role.MANAGER})
     org.rep.refresh_from_db()
     assert org.rep.role == Role.MANAGER
-    event = audit_history(actor=org.rep_b, instance=org.rep).first()
+    event = audit_history(actor=org.rep_b, instance=org.rep)[0]
     assert event.changes["role"] == ["rep", "manager"]
     assert event.actor == org.admin and event.actor_department == org.admin.department
 
