@@ -34,6 +34,7 @@ class Widget:
 
 
 _nav: list[NavItem] = []
+_search: dict[str, str] = {}
 _widgets: list[Widget] = []
 
 
@@ -58,3 +59,12 @@ def dashboard_widgets(request: HttpRequest) -> list[tuple[Widget, dict[str, Any]
         if context is not None:
             shown.append((widget, context))
     return shown
+
+
+def search_register(url_name: str, placeholder: str) -> None:
+    """The app that answers the search box in the top bar (one; the contacts app)."""
+    _search.update(url_name=url_name, placeholder=placeholder)
+
+
+def search_box() -> dict[str, str]:
+    return dict(_search)

@@ -34,6 +34,7 @@ urlpatterns = [
         views.audit_object_history,
         name="audit-history",
     ),
+    path("", include("contacts.urls")),
     path("api/", include(("sfa.api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from contacts.api.urls import router as contacts_router
 from sfa.api import views
 
 router = DefaultRouter()
@@ -12,6 +13,8 @@ router.register("departments", views.DepartmentApi, basename="department")
 router.register("teams", views.TeamApi, basename="team")
 router.register("jobs", views.JobApi, basename="job")
 router.register("audit", views.AuditEventApi, basename="audit")
+# Each app keeps its own router; their routes join this one so /api/ lists every endpoint.
+router.registry.extend(contacts_router.registry)
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainApi.as_view(), name="token"),

@@ -8,6 +8,7 @@ PostgreSQL and Redis. Every variable read here is listed in ``.env.example``.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -165,6 +166,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Periodic jobs of every app, in one place so operators see the whole schedule.
 CELERY_BEAT_SCHEDULE = {
     "jobs-housekeeping": {"task": "sfa.jobs_housekeeping", "schedule": 15 * 60.0},
+    "contacts-send-due-planned-touches": {"task": "contacts.send_due_planned_touches", "schedule": 5 * 60.0},
+    "contacts-followup-digest": {"task": "contacts.followup_digest", "schedule": crontab(hour=7, minute=0)},
 }
 
 # --- REST API -------------------------------------------------------------------------------------
@@ -205,6 +208,8 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 # How many reverse proxies stand in front of the web processes and append to X-Forwarded-For; the
 # client's address (login throttling, rate limits) is read that many entries from the right.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Region assumed for phone numbers typed without a country code (ISO 3166, e.g. DE, GB, US).
+SFA_PHONE_REGION = env.str("SFA_PHONE_REGION", default="DE")
 SFA_DEMO_PASSWORD = env.str("SFA_DEMO_PASSWORD", default="sfa-demo-2026")
 
 LOGGING = {

@@ -1,0 +1,101 @@
+"""Who may see and change accounts, contacts, touches and the outreach rules (see docs/permissions.md)."""
+
+from contacts.models import Account, Campaign, Contact, FollowUp, GuardLog, GuardRule, OutreachSettings, Purpose, Touch
+from sfa.permissions import Policy, Scope, register
+
+ALL, TEAM, OWN, NONE = Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE
+
+
+def _rule(rep: Scope, manager: Scope, admin: Scope) -> dict[str, Scope]:
+    return {"rep": rep, "manager": manager, "admin": admin}
+
+
+# Every internal user reads every customer and every touch: the company-wide timeline is the point.
+CUSTOMER_RECORD = {
+    "view": _rule(ALL, ALL, ALL),
+    "add": _rule(ALL, ALL, ALL),
+    "change": _rule(OWN, TEAM, ALL),
+    "delete": _rule(NONE, NONE, ALL),
+}
+ADMIN_MANAGED = {
+    "view": _rule(ALL, ALL, ALL),
+    "add": _rule(NONE, NONE, ALL),
+    "change": _rule(NONE, NONE, ALL),
+    "delete": _rule(NONE, NONE, ALL),
+}
+
+
+@register
+class AccountPolicy(Policy):
+    model = Account
+    owner = "owner"
+    rules = CUSTOMER_RECORD
+
+
+@register
+class ContactPolicy(Policy):
+    model = Contact
+    owner = "owner"
+    rules = CUSTOMER_RECORD
+
+
+@register
+class TouchPolicy(Policy):
+    """Anyone logs a touch on any customer; its author (and their managers) may edit or cancel it.
+
+    ``override_block`` is the right to go ahead despite a guard rule in block mode.
+    """
+
+    model = Touch
+    owner = "user"
+    rules = {**CUSTOMER_RECORD, "override_block": _rule(NONE, ALL, ALL)}
+
+
+@register
+class FollowUpPolicy(Policy):
+    model = FollowUp
+    owner = "assignee"
+    rules = CUSTOMER_RECORD
+
+
+@register
+class CampaignPolicy(Policy):
+    model = Campaign
+    owner = "created_by"
+    rules = CUSTOMER_RECORD
+
+
+@register
+class PurposePolicy(Policy):
+    model = Purpose
+    owner = None
+    rules = ADMIN_MANAGED
+
+
+@register
+class GuardRulePolicy(Policy):
+    model = GuardRule
+    owner = None
+    rules = ADMIN_MANAGED
+
+
+@register
+class OutreachSettingsPolicy(Policy):
+    model = OutreachSettings
+    owner = None
+    rules = ADMIN_MANAGED
+
+
+@register
+class GuardLogPolicy(Policy):
+    """The overrides and blocks report is for managers and admins; a rep sees their own entries."""
+
+    model = GuardLog
+    owner = "user"
+    rules = {
+        "view": _rule(OWN, ALL, ALL),
+        "report": _rule(NONE, ALL, ALL),
+        "add": _rule(NONE, NONE, NONE),
+        "change": _rule(NONE, NONE, NONE),
+        "delete": _rule(NONE, NONE, NONE),
+    }

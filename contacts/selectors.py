@@ -1,0 +1,165 @@
+"""Reads of customers and their touches, scoped through the policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from contacts.filters import AccountFilter, ContactFilter, FollowUpFilter, TouchFilter
+from contacts.models import Account, Contact, ContactEmail, ContactPhone, FollowUp, GuardLog, Purpose, Touch
+from contacts.normalize import email_key, name_key, phone_search_prefix
+from sfa.filters import apply_filters
+from sfa.models import User
+from sfa.permissions import get_object_for, scoped
+
+PRIMARY_CHANNELS = (
+    Prefetch("emails", queryset=ContactEmail.objects.order_by("-is_primary", "id")),
+    Prefetch("phones", queryset=ContactPhone.objects.order_by("-is_primary", "id")),
+)
+
+
+def account_list(*, actor: User, filters: Any = None) -> QuerySet[Account]:
+    qs = scoped(actor, Account.objects.select_related("owner"))
+    return apply_filters(AccountFilter, filters, qs)
+
+
+def contact_list(*, actor: User, filters: Any = None) -> QuerySet[Contact]:
+    qs = scoped(actor, Contact.objects.select_related("owner", "account").prefetch_related(*PRIMARY_CHANNELS))
+    return apply_filters(ContactFilter, filters, qs)
+
+
+def contact_get(*, actor: User, pk: Any, action: str = "view") -> Contact:
+    qs = Contact.objects.select_related("owner", "account", "account__owner").prefetch_related(
+        *PRIMARY_CHANNELS, "consents"
+    )
+    return get_object_for(actor, qs, pk, action)
+
+
+def account_get(*, actor: User, pk: Any, action: str = "view") -> Account:
+    return get_object_for(actor, Account.objects.select_related("owner"), pk, action)
+
+
+def timeline(
+    *, actor: User, contact: Contact | None = None, account: Account | None = None, filters: Any = None
+) -> QuerySet[Touch]:
+    """Every touch by every department with a contact, or with an account and all its contacts, newest
+    first (planned ones excluded: see ``upcoming``)."""
+    qs = scoped(actor, Touch.objects.select_related("user", "department", "purpose", "contact"))
+    qs = qs.filter(contact=contact) if contact is not None else qs.filter(account=account)
+    qs = qs.exclude(status=Touch.Status.PLANNED)
+    return apply_filters(TouchFilter, filters, qs).order_by("-at", "-id")
+
+
+def upcoming(*, actor: User, contact: Contact | None = None, account: Account | None = None) -> QuerySet[Touch]:
+    qs = scoped(actor, Touch.objects.select_related("user", "department", "purpose", "contact"))
+    qs = qs.filter(contact=contact) if contact is not None else qs.filter(account=account)
+    return qs.filter(status__in=[Touch.Status.PLANNED, Touch.Status.HELD]).order_by("at", "id")
+
+
+def touch_list(*, actor: User, filters: Any = None) -> QuerySet[Touch]:
+    qs = scoped(actor, Touch.objects.select_related("user", "department", "purpose", "contact"))
+    return apply_filters(TouchFilter, filters, qs)
+
+
+def purpose_list(*, actor: User, active_only: bool = True) -> QuerySet[Purpose]:
+    qs = scoped(actor, Purpose.objects.select_related("guard_rule"))
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def followup_list(*, actor: User, filters: Any = None) -> QuerySet[FollowUp]:
+    qs = scoped(actor, FollowUp.objects.select_related("contact", "assignee", "touch"))
+    return apply_filters(FollowUpFilter, filters, qs)
+
+
+def followups_for(*, actor: User, user: User, today: date | None = None) -> dict[str, list[FollowUp]]:
+    """Open follow-ups of ``user`` grouped as overdue, today and upcoming (next 14 days)."""
+    today = today or timezone.localdate()
+    open_ = list(
+        scoped(actor, FollowUp.objects.select_related("contact", "contact__account", "touch__purpose"))
+        .filter(assignee=user, status=FollowUp.Status.OPEN, due__lte=today + timedelta(days=14))
+        .order_by("due", "id")
+    )
+    return {
+        "overdue": [f for f in open_ if f.due < today],
+        "today": [f for f in open_ if f.due == today],
+        "upcoming": [f for f in open_ if f.due > today],
+    }
+
+
+@dataclass
+class SearchResults:
+    query: str
+    contacts: list[Contact] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+    matched_by: str = ""
+
+
+def search(*, actor: User, query: str, limit: int = 8) -> SearchResults:
+    """One box for contacts and accounts: by name, e-mail, phone in any format, or company.
+
+    Every branch is an indexed prefix lookup (name keys, e-mail keys, E.164 numbers), so it stays fast
+    on a million contacts; the phone branch turns national or formatted input into an E.164 prefix.
+    """
+    query = (query or "").strip()[:100]
+    results = SearchResults(query=query)
+    if len(query) < 2:
+        return results
+    contacts = scoped(actor, Contact.objects.select_related("account").prefetch_related(*PRIMARY_CHANNELS))
+    phone = phone_search_prefix(query)
+    if phone:
+        ids = ContactPhone.objects.filter(e164__startswith=phone).values_list("contact_id", flat=True)[: limit * 2]
+        results.contacts = list(contacts.filter(pk__in=list(ids))[:limit])
+        results.matched_by = "phone"
+        return results
+    if "@" in query:
+        ids = ContactEmail.objects.filter(email_key__startswith=email_key(query)).values_list("contact_id", flat=True)[
+            : limit * 2
+        ]
+        results.contacts = list(contacts.filter(pk__in=list(ids))[:limit])
+        results.matched_by = "e-mail"
+        return results
+    key = name_key(query)
+    words = key.split()
+    accounts = scoped(actor, Account.objects.all()).filter(name_key__startswith=key).order_by("name_key", "id")
+    results.accounts = list(accounts[:limit])
+    if len(words) == 1:
+        by_last = contacts.filter(last_key__startswith=key).order_by("last_key", "first_key", "id")[:limit]
+        by_first = contacts.filter(first_key__startswith=key).order_by("first_key", "last_key", "id")[:limit]
+        found = {c.pk: c for c in [*by_last, *by_first]}
+    else:
+        first, rest = words[0], " ".join(words[1:])
+        found = {
+            c.pk: c
+            for c in contacts.filter(
+                Q(first_key__startswith=first, last_key__startswith=rest)
+                | Q(last_key__startswith=first, first_key__startswith=rest)
+            ).order_by("last_key", "first_key", "id")[:limit]
+        }
+    if len(found) < limit and results.accounts:
+        for c in contacts.filter(account__in=results.accounts[:3]).order_by("last_key", "id")[: limit - len(found)]:
+            found.setdefault(c.pk, c)
+    results.contacts = list(found.values())[:limit]
+    results.matched_by = "name"
+    return results
+
+
+def guard_report(*, actor: User, since: datetime, until: datetime) -> dict[str, Any]:
+    """Overrides and blocked attempts by department and purpose, with the latest entries."""
+    logs = scoped(actor, GuardLog.objects.all()).filter(at__gte=since, at__lt=until)
+    rows = (
+        logs.values("department__name", "purpose__name")
+        .annotate(
+            overridden=Count("id", filter=Q(verdict=GuardLog.Verdict.OVERRIDDEN)),
+            block_overridden=Count("id", filter=Q(verdict=GuardLog.Verdict.BLOCK_OVERRIDDEN)),
+            blocked=Count("id", filter=Q(verdict=GuardLog.Verdict.BLOCKED)),
+            held=Count("id", filter=Q(verdict=GuardLog.Verdict.HELD)),
+            total=Count("id"),
+        )
+        .order_by("-total", "department__name", "purpose__name")
+    )
+    latest = logs.select_related("user", "department", "contact", "purpose").order_by("-at", "-id")[:50]
+    return {"rows": list(rows), "latest": list(latest), "since": since, "until": until}
