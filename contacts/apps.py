@@ -6,26 +6,23 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts import policies  # noqa: F401  (registers the policies)
-        from contacts.models import Account, Contact, FollowUp, GuardLog
+        from contacts.models import Account, Contact, FollowUp, GuardLog, Purpose
         from contacts.widgets import followups_widget
         from sfa.permissions import can
-        from sfa.ui import NavItem, Widget, nav_register, widget_register
+        from sfa.ui import NavItem, Widget, nav_register, search_register, widget_register
 
         nav_register(NavItem("Contacts", "contacts:contact-list", 10, lambda u: can(u, "view", Contact)))
         nav_register(NavItem("Accounts", "contacts:account-list", 20, lambda u: can(u, "view", Account)))
         nav_register(NavItem("Follow-ups", "contacts:followups", 30, lambda u: can(u, "view", FollowUp)))
         nav_register(
             NavItem(
-                "Outreach report", "contacts:guard-report", 15, lambda u: u.is_admin or u.is_manager, section="admin"
+                "Outreach report", "contacts:guard-report", 15, lambda u: can(u, "report", GuardLog), section="admin"
             )
         )
         nav_register(
             NavItem(
-                "Purposes & guard",
-                "contacts:purposes",
-                16,
-                lambda u: can(u, "view", GuardLog) and u.is_admin,
-                section="admin",
+                "Purposes & guard rules", "contacts:purposes", 16, lambda u: can(u, "view", Purpose), section="admin"
             )
         )
+        search_register("contacts:search", "Search name, e-mail, phone, company")
         widget_register(Widget("followups", "contacts/widgets/_followups.html", 10, followups_widget))

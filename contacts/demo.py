@@ -235,16 +235,23 @@ def demo_touches(ctx: DemoContext) -> None:
             purpose_names, channels = DEPARTMENT_MIX[username]
             user = ctx.users[username]
             channel = rng.choice(channels)
+            inbound = channel in ("call", "email", "chat") and rng.random() < 0.15
+            if inbound:
+                outcome = "reached"
+            elif channel in ("email", "letter"):
+                outcome = "sent"
+            else:
+                outcome = rng.choice(outcomes)
             touches.append(
                 Touch(
                     contact_id=contact.id,
                     account_id=contact.account_id,
                     channel=channel,
-                    direction="in" if rng.random() < 0.15 else "out",
+                    direction="in" if inbound else "out",
                     purpose=purposes[rng.choice(purpose_names)],
                     status="done",
                     at=now - timedelta(days=rng.uniform(1, 730)),
-                    outcome="sent" if channel in ("email", "letter") else rng.choice(outcomes),
+                    outcome=outcome,
                     notes=rng.choice(
                         [
                             "",

@@ -258,7 +258,7 @@ def touch_new(request: HttpRequest, pk: int) -> HttpResponse:
             return render(
                 request,
                 "contacts/partials/_guard.html",
-                {"verdict": verdict, "can_override_block": can(request.user, "override_block", Touch)},
+                {"verdict": verdict, "form": form, "can_override_block": can(request.user, "override_block", Touch)},
             )
         try:
             touch = services.touch_log(
@@ -296,6 +296,8 @@ def touch_new(request: HttpRequest, pk: int) -> HttpResponse:
         "verdict": verdict,
         "blocked": blocked,
         "can_override_block": can(request.user, "override_block", Touch),
+        "recent": selectors.timeline(actor=request.user, contact=contact)[:6],
+        "upcoming": selectors.upcoming(actor=request.user, contact=contact)[:5],
     }
     return render(request, "contacts/touch_form.html", context, status=409 if verdict and not verdict.is_ok else 200)
 

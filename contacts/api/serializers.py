@@ -107,6 +107,12 @@ class ConsentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ConsentInputSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    status = serializers.ChoiceField(choices=ChannelConsent.Status.choices)
+    source = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
 class ContactSerializer(serializers.ModelSerializer):
     """A contact as shown: ``email``/``phone`` are the primary ones, ``emails``/``phones`` all of them."""
 

@@ -34,6 +34,7 @@ from contacts.services import (
     GuardWarning,
     account_create,
     account_update,
+    consent_set,
     contact_create,
     contact_update,
     followup_close,
@@ -404,6 +405,25 @@ class ContactApi(ServiceViewSet):
         filename = slugify(contact.full_name) or f"contact-{contact.pk}"
         response["Content-Disposition"] = f'attachment; filename="{filename}.vcf"'
         return response
+
+    @property
+    def policy_action(self) -> str | None:
+        # Whoever talks to the customer records what they asked for: consent needs only the right to view.
+        return "view" if self.action == "consents" else None
+
+    @extend_schema(
+        summary="Record consent or do-not-contact for one channel",
+        request=s.ConsentInputSerializer,
+        responses={201: s.ConsentSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="consents")
+    def consents(self, request, *args, **kwargs):
+        contact = self.get_object()
+        data = s.ConsentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with service_errors():
+            consent = consent_set(contact=contact, actor=request.user, **data.validated_data)
+        return Response(s.ConsentSerializer(consent).data, status=status.HTTP_201_CREATED)
 
 
 # --- Touches -------------------------------------------------------------------------------------

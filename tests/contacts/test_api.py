@@ -592,3 +592,21 @@ def test_every_contacts_endpoint_is_in_the_schema(org, api):
         "/api/followups/{id}/close/",
     ):
         assert f"  {path}:" in schema
+
+
+def test_consent_is_recorded_over_the_api_and_the_guard_obeys_it(org, api, anna, purposes):
+    response = api(org.marketing).post(
+        f"/api/contacts/{anna.pk}/consents/",
+        {"channel": "call", "status": "do_not_contact", "source": "phone call"},
+        format="json",
+    )
+    assert response.status_code == 201 and response.json()["status"] == "do_not_contact"
+    assert (
+        api(org.rep)
+        .post(f"/api/contacts/{anna.pk}/consents/", {"channel": "fax", "status": "granted"}, format="json")
+        .status_code
+        == 400
+    )
+    touch = {"contact": anna.pk, "purpose": purposes["onboarding"].pk, "channel": "call", "override_reason": "x"}
+    assert api(org.manager).post("/api/touches/", touch, format="json").status_code == 403
+    assert api(org.rep).get(f"/api/contacts/{anna.pk}/").json()["consents"][0]["source"] == "phone call"
