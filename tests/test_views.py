@@ -180,3 +180,15 @@ def test_healthz_answers_503_naming_the_broker_when_it_is_down(client, db, setti
     assert response.status_code == 503
     body = response.json()
     assert body["database"]["ok"] and not body["broker"]["ok"] and body["broker"]["detail"]
+
+
+def test_admins_check_the_workers_from_the_jobs_page(org, login, django_capture_on_commit_callbacks):
+    assert b"Check the workers" in login(org.admin).get("/jobs/").content
+    assert b"Check the workers" not in login(org.rep).get("/jobs/").content
+    assert login(org.rep).post("/jobs/selftest/").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(org.admin).post("/jobs/selftest/")
+    job = Job.objects.get(kind="selftest")
+    assert response.url == f"/jobs/{job.pk}/"
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.result["checks"]["files"] == "media folder writable"
