@@ -6,7 +6,7 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from contacts import policies  # noqa: F401  (registers the policies)
-        from contacts.models import Account, Contact, FollowUp, GuardLog, Purpose
+        from contacts.models import Account, Contact, FollowUp, GuardLog, MatchCandidate, Purpose
         from contacts.widgets import followups_widget
         from sfa.permissions import can
         from sfa.ui import NavItem, Widget, nav_register, search_register, widget_register
@@ -24,5 +24,6 @@ class ContactsConfig(AppConfig):
                 "Purposes & guard rules", "contacts:purposes", 16, lambda u: can(u, "view", Purpose), section="admin"
             )
         )
+        nav_register(NavItem("Duplicates", "contacts:duplicates", 40, lambda u: can(u, "view", MatchCandidate)))
         search_register("contacts:search", "Search name, e-mail, phone, company")
         widget_register(Widget("followups", "contacts/widgets/_followups.html", 10, followups_widget))

@@ -56,9 +56,11 @@ class ContactForm(forms.Form):
     preferences = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     do_not_contact = forms.BooleanField(required=False, label="Do not contact (any channel)")
     do_not_contact_source = forms.CharField(max_length=200, required=False, label="Do-not-contact source")
+    allow_duplicate = forms.BooleanField(required=False, label="None of these: it is a new person")
 
     def service_data(self) -> tuple[dict, list[str], list[str]]:
         data = dict(self.cleaned_data)
+        data.pop("allow_duplicate", None)
         emails, phones = _lines(data.pop("emails")), _lines(data.pop("phones").replace(",", "\n"))
         data["tags"] = [t.strip() for t in data["tags"].split(",") if t.strip()]
         return data, emails, phones

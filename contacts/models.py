@@ -58,6 +58,14 @@ class Account(Address):
     size = models.CharField(max_length=10, choices=Size.choices, blank=True)
     segment = models.CharField(max_length=20, choices=Segment.choices, blank=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="accounts")
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        help_text="Set when this account was merged into another: it is archived and its pages lead there.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,6 +96,14 @@ class Contact(Address):
     do_not_contact = models.BooleanField(default=False, help_text="Never contact through any channel")
     do_not_contact_at = models.DateTimeField(null=True, blank=True)
     do_not_contact_source = models.CharField(max_length=200, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        help_text="Set when this contact was merged into another: it is archived and its pages lead there.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -354,3 +370,112 @@ class GuardLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verdict_display()}: {self.contact} / {self.purpose}"
+
+
+class MatchKey(models.Model):
+    """A blocking key of a contact or account: the matching engine compares only records sharing a key.
+
+    Keys are prefixed by kind: ``e:`` e-mail, ``p:`` phone, ``nc:``/``nk:``/``np:`` phonetic surname with
+    first initial and city / company / postcode, ``ac:`` company with city, ``ad:`` web domain.
+    """
+
+    class Subject(models.TextChoices):
+        CONTACT = "contact", "Contact"
+        ACCOUNT = "account", "Account"
+
+    subject = models.CharField(max_length=8, choices=Subject.choices)
+    object_id = models.BigIntegerField()
+    key = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["subject", "key"], name="matchkey_lookup_idx"),
+            models.Index(fields=["subject", "object_id"], name="matchkey_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.object_id}: {self.key}"
+
+
+class MatchCandidate(models.Model):
+    """A pair the engine thinks may be one customer, waiting for a person to decide (the review queue).
+
+    ``a_id < b_id`` always; a pair marked "not a duplicate" is remembered and never proposed again.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To review"
+        MERGED = "merged", "Merged"
+        NOT_DUPLICATE = "not_duplicate", "Not a duplicate"
+
+    class Source(models.TextChoices):
+        CREATE = "create", "On create"
+        EDIT = "edit", "On edit"
+        SCAN = "scan", "Scan"
+        IMPORT = "import", "Import"
+        API = "api", "API"
+        CONFIGURATOR = "configurator", "Configurator"
+        CONVERSION = "conversion", "Lead conversion"
+
+    subject = models.CharField(max_length=8, choices=MatchKey.Subject.choices)
+    a_id = models.BigIntegerField()
+    b_id = models.BigIntegerField()
+    score = models.FloatField()
+    reasons = models.JSONField(default=dict, blank=True, help_text="Per field: the evidence and its weight")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "a_id", "b_id"], name="matchcandidate_pair_unique"),
+            models.CheckConstraint(condition=Q(a_id__lt=models.F("b_id")), name="matchcandidate_ordered_pair"),
+        ]
+        indexes = [models.Index(fields=["subject", "status", "-score"], name="matchcandidate_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.a_id} ~ {self.b_id} ({self.score:.2f})"
+
+
+class Merge(models.Model):
+    """One merge of records into a survivor, with the snapshot that undoes it exactly."""
+
+    subject = models.CharField(max_length=8, choices=MatchKey.Subject.choices)
+    survivor_id = models.BigIntegerField(db_index=True)
+    merged_ids = models.JSONField(default=list)
+    snapshot = models.JSONField(default=dict, help_text="Everything the merge changed, to restore it")
+    choices = models.JSONField(default=dict, blank=True, help_text="Field -> the record whose value won")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.merged_ids} -> {self.survivor_id}"
+
+
+class MatchingSettings(models.Model):
+    """How the duplicate check behaves when a record is created (one row; admins change it)."""
+
+    class Mode(models.TextChoices):
+        WARN = "warn", "Warn: the user may create it anyway"
+        BLOCK = "block", "Block: a sure duplicate cannot be created"
+
+    contact_mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.WARN)
+    account_mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.WARN)
+
+    class Meta:
+        verbose_name_plural = "matching settings"
+
+    def __str__(self) -> str:
+        return f"contacts: {self.contact_mode}, accounts: {self.account_mode}"

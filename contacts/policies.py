@@ -1,6 +1,19 @@
 """Who may see and change accounts, contacts, touches and the outreach rules (see docs/permissions.md)."""
 
-from contacts.models import Account, Campaign, Contact, FollowUp, GuardLog, GuardRule, OutreachSettings, Purpose, Touch
+from contacts.models import (
+    Account,
+    Campaign,
+    Contact,
+    FollowUp,
+    GuardLog,
+    GuardRule,
+    MatchCandidate,
+    MatchingSettings,
+    Merge,
+    OutreachSettings,
+    Purpose,
+    Touch,
+)
 from sfa.permissions import Policy, Scope, register
 
 ALL, TEAM, OWN, NONE = Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE
@@ -97,5 +110,40 @@ class GuardLogPolicy(Policy):
         "report": _rule(NONE, ALL, ALL),
         "add": _rule(NONE, NONE, NONE),
         "change": _rule(NONE, NONE, NONE),
+        "delete": _rule(NONE, NONE, NONE),
+    }
+
+
+@register
+class MatchingSettingsPolicy(Policy):
+    model = MatchingSettings
+    owner = None
+    rules = ADMIN_MANAGED
+
+
+@register
+class MatchCandidatePolicy(Policy):
+    """Everyone sees the review queue; deciding a pair needs the right to change both records (services)."""
+
+    model = MatchCandidate
+    owner = None
+    rules = {
+        "view": _rule(ALL, ALL, ALL),
+        "add": _rule(NONE, NONE, NONE),  # the engine adds pairs
+        "change": _rule(ALL, ALL, ALL),
+        "delete": _rule(NONE, NONE, NONE),
+    }
+
+
+@register
+class MergePolicy(Policy):
+    """Merges are visible to all; merging and undoing need the right to change every record involved."""
+
+    model = Merge
+    owner = "by"
+    rules = {
+        "view": _rule(ALL, ALL, ALL),
+        "add": _rule(ALL, ALL, ALL),
+        "change": _rule(ALL, ALL, ALL),  # undo
         "delete": _rule(NONE, NONE, NONE),
     }

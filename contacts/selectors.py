@@ -23,12 +23,17 @@ PRIMARY_CHANNELS = (
 
 
 def account_list(*, actor: User, filters: Any = None) -> QuerySet[Account]:
-    qs = scoped(actor, Account.objects.select_related("owner"))
+    qs = scoped(actor, Account.objects.filter(merged_into__isnull=True).select_related("owner"))
     return apply_filters(AccountFilter, filters, qs)
 
 
 def contact_list(*, actor: User, filters: Any = None) -> QuerySet[Contact]:
-    qs = scoped(actor, Contact.objects.select_related("owner", "account").prefetch_related(*PRIMARY_CHANNELS))
+    qs = scoped(
+        actor,
+        Contact.objects.filter(merged_into__isnull=True)
+        .select_related("owner", "account")
+        .prefetch_related(*PRIMARY_CHANNELS),
+    )
     return apply_filters(ContactFilter, filters, qs)
 
 
@@ -108,7 +113,10 @@ def search(*, actor: User, query: str, limit: int = 8) -> SearchResults:
     results = SearchResults(query=query)
     if len(query) < 2:
         return results
-    contacts = scoped(actor, Contact.objects.select_related("account").prefetch_related(*PRIMARY_CHANNELS))
+    contacts = scoped(
+        actor,
+        Contact.objects.filter(merged_into__isnull=True).select_related("account").prefetch_related(*PRIMARY_CHANNELS),
+    )
     phone = phone_search_prefix(query)
     if phone:
         ids = ContactPhone.objects.filter(e164__startswith=phone).values_list("contact_id", flat=True)[: limit * 2]
@@ -124,7 +132,11 @@ def search(*, actor: User, query: str, limit: int = 8) -> SearchResults:
         return results
     key = name_key(query)
     words = key.split()
-    accounts = scoped(actor, Account.objects.all()).filter(name_key__startswith=key).order_by("name_key", "id")
+    accounts = (
+        scoped(actor, Account.objects.filter(merged_into__isnull=True))
+        .filter(name_key__startswith=key)
+        .order_by("name_key", "id")
+    )
     results.accounts = list(accounts[:limit])
     if len(words) == 1:
         by_last = contacts.filter(last_key__startswith=key).order_by("last_key", "first_key", "id")[:limit]
@@ -163,3 +175,51 @@ def guard_report(*, actor: User, since: datetime, until: datetime) -> dict[str, 
     )
     latest = logs.select_related("user", "department", "contact", "purpose").order_by("-at", "-id")[:50]
     return {"rows": list(rows), "latest": list(latest), "since": since, "until": until}
+
+
+def survivor_of(record):
+    """The record a merged record now lives in (following merges of merges), or the record itself."""
+    seen = set()
+    while record.merged_into_id and record.pk not in seen:
+        seen.add(record.pk)
+        record = type(record).objects.get(pk=record.merged_into_id)
+    return record
+
+
+def candidate_queue(*, actor: User, subject: str = "contact", filters: Any = None) -> QuerySet:
+    """Open pairs of the review queue, best first; filters: ``min_score``, ``owner`` (of either record), ``source``."""
+    from contacts.models import MatchCandidate
+
+    filters = filters or {}
+    qs = scoped(actor, MatchCandidate.objects.filter(subject=subject, status=MatchCandidate.Status.OPEN))
+    try:
+        if filters.get("min_score"):
+            qs = qs.filter(score__gte=float(filters["min_score"]))
+        if filters.get("owner"):
+            model = Contact if subject == "contact" else Account
+            owned = model.objects.filter(owner_id=int(filters["owner"])).values("pk")
+            qs = qs.filter(Q(a_id__in=owned) | Q(b_id__in=owned))
+    except ValueError as exc:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"min_score": "Filters take numbers: a score between 0 and 1, an owner id."}) from exc
+    if filters.get("source"):
+        qs = qs.filter(source=filters["source"])
+    return qs
+
+
+def records_for_pairs(subject: str, pairs: list) -> dict[int, Any]:
+    """The records of a page of pairs, by id, in one query (with e-mails and phones for contacts)."""
+    ids = {i for p in pairs for i in (p.a_id, p.b_id)}
+    if subject == "contact":
+        qs = Contact.objects.filter(pk__in=ids).select_related("account", "owner").prefetch_related(*PRIMARY_CHANNELS)
+    else:
+        qs = Account.objects.filter(pk__in=ids).select_related("owner")
+    return {obj.pk: obj for obj in qs}
+
+
+def merges_into(*, actor: User, record) -> QuerySet:
+    from contacts.models import Merge
+
+    subject = "contact" if isinstance(record, Contact) else "account"
+    return scoped(actor, Merge.objects.select_related("by")).filter(subject=subject, survivor_id=record.pk)

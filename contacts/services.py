@@ -12,7 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from contacts.duplicates import account_duplicates_check, candidates_record, contact_duplicates_check
 from contacts.guard import Verdict, guard_check
+from contacts.matching.engine import account_keys_refresh, contact_candidates, contact_keys_refresh
+from contacts.matching.score import PersonRecord
 from contacts.models import (
     Account,
     Campaign,
@@ -83,14 +86,23 @@ def _account_derived(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def account_create(*, actor: User | None, **data: Any) -> Account:
+def account_create(
+    *, actor: User | None, allow_duplicate: bool = False, source: str = "create", **data: Any
+) -> Account:
     if actor is not None:
         require(actor, "add", Account)
     data.setdefault("owner", actor)
     unknown = set(data) - set(ACCOUNT_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "Unknown field."))
-    return model_create(model=Account, actor=actor, data=_account_derived(data))
+    data = _account_derived(data)
+    candidates = account_duplicates_check(
+        data["name"], data.get("city", ""), data.get("domain", ""), allow_duplicate=allow_duplicate
+    )
+    account = model_create(model=Account, actor=actor, data=data)
+    account_keys_refresh([account.pk])
+    candidates_record(subject="account", object_id=account.pk, matches=candidates, source=source)
+    return account
 
 
 def account_update(*, account: Account, actor: User, data: dict[str, Any]) -> list[str]:
@@ -98,10 +110,32 @@ def account_update(*, account: Account, actor: User, data: dict[str, Any]) -> li
     unknown = set(data) - set(ACCOUNT_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "Unknown field."))
-    return model_update(instance=account, actor=actor, data=_account_derived(data))
+    changed = model_update(instance=account, actor=actor, data=_account_derived(data))
+    if changed:
+        account_keys_refresh([account.pk])
+    return changed
 
 
 # --- Contacts ------------------------------------------------------------------------------------
+
+MATCH_FIELDS = {"first_name", "last_name", "emails", "phones", "account", "street", "city", "postcode", "birth_date"}
+
+
+def _person_record(contact: Contact, emails: list[str], phones: list[str]) -> PersonRecord:
+    return PersonRecord(
+        id=contact.pk or 0,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        emails=emails,
+        phones=phones,
+        company=contact.account.name if contact.account_id else "",
+        street=contact.street,
+        city=contact.city,
+        postcode=contact.postcode,
+        country=contact.country,
+        birth_date=contact.birth_date,
+    )
+
 
 CONTACT_FIELDS = (
     "first_name",
@@ -234,9 +268,15 @@ def contact_create(
     actor: User | None,
     emails: list[str | EmailInput] = (),
     phones: list[str | PhoneInput] = (),
+    allow_duplicate: bool = False,
+    source: str = "create",
     **data: Any,
 ) -> Contact:
-    """Create a contact with its e-mails and phones (the first of each is the primary one)."""
+    """Create a contact with its e-mails and phones (the first of each is the primary one).
+
+    The matching engine looks for the same person first: DuplicateWarning unless ``allow_duplicate``,
+    DuplicateBlocked in block mode for a sure match. Created anyway, the likely pairs go to the review queue.
+    """
     if actor is not None:
         require(actor, "add", Contact)
     unknown = set(data) - set(CONTACT_FIELDS)
@@ -246,9 +286,14 @@ def contact_create(
     clean_e, clean_p = clean_emails(list(emails)), clean_phones(list(phones), (data.get("country") or None))
     contact = Contact(**_contact_derived(data))
     contact.full_clean()
+    candidates = contact_duplicates_check(
+        _person_record(contact, [e.email for e in clean_e], [p for p, _ in clean_p]), allow_duplicate=allow_duplicate
+    )
     contact.save()
     _set_emails(contact, clean_e)
     _set_phones(contact, clean_p)
+    contact_keys_refresh([contact.pk])
+    candidates_record(subject="contact", object_id=contact.pk, matches=candidates, source=source)
     audit_record(
         actor=actor,
         instance=contact,
@@ -289,6 +334,18 @@ def contact_update(
     changes.pop("updated_at", None)
     if changes:
         audit_record(actor=actor, instance=locked, action=AuditAction.UPDATE, changes=changes)
+        contact_keys_refresh([locked.pk])
+        if MATCH_FIELDS & set(changes):
+            # An edit can reveal a duplicate (a new e-mail, a corrected name): queue it for review.
+            record = _person_record(
+                locked, [e.email for e in locked.emails.all()], [p.e164 for p in locked.phones.all()]
+            )
+            candidates_record(
+                subject="contact",
+                object_id=locked.pk,
+                source="edit",
+                matches=contact_candidates(record, exclude=[locked.pk]),
+            )
     contact.refresh_from_db()
     return sorted(changes)
 

@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import selectors, services
+from contacts.duplicates import DuplicateBlocked, DuplicateWarning, matching_settings
 from contacts.filters import ContactFilter, TouchFilter
 from contacts.forms import (
     AccountForm,
@@ -25,7 +26,10 @@ from contacts.forms import (
     TouchForm,
 )
 from contacts.guard import guard_check, outreach_settings
+from contacts.matching.engine import LINK, contact_candidates
+from contacts.matching.score import PersonRecord
 from contacts.models import Account, Campaign, Channel, Contact, FollowUp, GuardLog, Purpose, Touch
+from contacts.normalize import PhoneError, phone_e164
 from sfa.audit import audit_history
 from sfa.listing import Sort, keyset_page
 from sfa.models import Department
@@ -67,6 +71,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get(actor=request.user, pk=pk)
+    if contact.merged_into_id:  # merged: the old address leads to the survivor
+        messages.info(request, f"Contact #{pk} was merged into this one.")
+        return redirect("contacts:contact-detail", pk=selectors.survivor_of(contact).pk)
     try:
         page = keyset_page(
             selectors.timeline(actor=request.user, contact=contact, filters=request.GET),
@@ -85,6 +92,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_change": can(request.user, "change", contact),
         "consent_form": ConsentForm(),
         "history": audit_history(actor=request.user, instance=contact, limit=30),
+        "merges": selectors.merges_into(actor=request.user, record=contact)[:10],
     }
     return render_page(request, "contacts/contact_detail.html", context, partial="timeline")
 
@@ -130,22 +138,90 @@ def contact_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "phones": "\n".join(p.display for p in contact.phones.all()),
         }
     form = ContactForm(request.POST or None, initial=initial)
+    duplicates = None
     if request.method == "POST" and form.is_valid():
         data, emails, phones = form.service_data()
         try:
             if contact is None:
-                contact = services.contact_create(actor=request.user, emails=emails, phones=phones, **data)
+                contact = services.contact_create(
+                    actor=request.user,
+                    emails=emails,
+                    phones=phones,
+                    allow_duplicate=form.cleaned_data["allow_duplicate"],
+                    **data,
+                )
                 messages.success(request, f"{contact} added.")
             else:
                 services.contact_update(contact=contact, actor=request.user, data=data, emails=emails, phones=phones)
                 messages.success(request, f"{contact} saved.")
+        except DuplicateWarning as exc:
+            duplicates = _duplicates_context(exc)
         except ValidationError as exc:
             add_form_errors(form, exc)
         else:
             return redirect("contacts:contact-detail", pk=contact.pk)
     title = f"Edit {contact}" if contact else "New contact"
     cancel = reverse("contacts:contact-detail", args=[contact.pk]) if contact else reverse("contacts:contact-list")
-    return render(request, "sfa/form.html", {"form": form, "title": title, "submit": "Save", "cancel_url": cancel})
+    context = {
+        "form": form,
+        "title": title,
+        "cancel_url": cancel,
+        "duplicates": duplicates,
+        "creating": contact is None,
+    }
+    return render(request, "contacts/contact_form.html", context, status=409 if duplicates else 200)
+
+
+def _duplicates_context(exc: DuplicateWarning) -> dict:
+    found = {
+        c.pk: c
+        for c in Contact.objects.filter(pk__in=[m.id for m in exc.candidates])
+        .select_related("account")
+        .prefetch_related("emails", "phones")
+    }
+    return {
+        "blocked": isinstance(exc, DuplicateBlocked),
+        "matches": [(found[m.id], m) for m in exc.candidates if m.id in found][:5],
+    }
+
+
+@require_POST
+def contact_check_duplicates(request: HttpRequest) -> HttpResponse:
+    """'Is it one of these?' while the new contact's form is being filled in (HTMX)."""
+    require(request.user, "add", Contact)
+    form = ContactForm(request.POST)
+    form.is_valid()  # partial input is fine here: use what is clean
+    data = form.cleaned_data
+    emails = [e for e in (data.get("emails") or "").split() if "@" in e]
+    phones = []
+    for raw in (data.get("phones") or "").splitlines():
+        try:
+            phones.append(phone_e164(raw, (data.get("country") or "").upper() or None))
+        except PhoneError:
+            continue
+    if not (data.get("last_name") or emails or phones):
+        return HttpResponse("")
+    record = PersonRecord(
+        id=0,
+        first_name=data.get("first_name", ""),
+        last_name=data.get("last_name", ""),
+        emails=emails,
+        phones=phones,
+        company=data["account"].name if data.get("account") else "",
+        street=data.get("street", ""),
+        city=data.get("city", ""),
+        postcode=data.get("postcode", ""),
+        birth_date=data.get("birth_date"),
+    )
+    matches = contact_candidates(record)
+    if not matches:
+        return HttpResponse('<div id="duplicates"></div>')
+    exc = (
+        DuplicateBlocked(matches)
+        if matches[0].score >= LINK and matching_settings().contact_mode == "block"
+        else DuplicateWarning(matches)
+    )
+    return render(request, "contacts/partials/_duplicates.html", {"duplicates": _duplicates_context(exc)})
 
 
 @require_POST
@@ -184,6 +260,9 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get(actor=request.user, pk=pk)
+    if account.merged_into_id:
+        messages.info(request, f"Account #{pk} was merged into this one.")
+        return redirect("contacts:account-detail", pk=selectors.survivor_of(account).pk)
     try:
         page = keyset_page(
             selectors.timeline(actor=request.user, account=account, filters=request.GET),
@@ -201,6 +280,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "filters": _timeline_filters(request),
         "can_change": can(request.user, "change", account),
         "history": audit_history(actor=request.user, instance=account, limit=30),
+        "merges": selectors.merges_into(actor=request.user, record=account)[:10],
     }
     return render_page(request, "contacts/account_detail.html", context, partial="timeline")
 

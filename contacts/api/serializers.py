@@ -69,6 +69,12 @@ class AccountSerializer(serializers.ModelSerializer):
 
 class AccountInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
+    allow_duplicate = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text="Create even if the matching engine finds the same company (answered with 409 otherwise).",
+    )
     website = serializers.CharField(max_length=200, required=False, allow_blank=True)
     industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
     size = serializers.ChoiceField(choices=Account.Size.choices, required=False, allow_blank=True)
@@ -200,8 +206,14 @@ class ContactInputSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     preferences = serializers.CharField(required=False, allow_blank=True)
     do_not_contact = serializers.BooleanField(required=False)
+    allow_duplicate = serializers.BooleanField(
+        required=False,
+        default=False,
+        write_only=True,
+        help_text="Create even if the matching engine finds the same person (answered with 409 otherwise).",
+    )
 
-    CHANNEL_FIELDS = ("email", "phone", "emails", "phones")
+    CHANNEL_FIELDS = ("email", "phone", "emails", "phones", "allow_duplicate")
 
     def validate_country(self, value: str) -> str:
         # Upper case before the service reads it as the region of national phone numbers.
@@ -401,3 +413,18 @@ class FollowUpInputSerializer(serializers.Serializer):
 
 class FollowUpCloseSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[(FollowUp.Status.DONE, "Done"), (FollowUp.Status.CANCELLED, "Cancelled")])
+
+
+class DuplicateCandidateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    score = serializers.FloatField()
+    verdict = serializers.CharField()
+    reasons = serializers.DictField(child=serializers.FloatField())
+    name = serializers.CharField()
+    url = serializers.CharField()
+
+
+class DuplicateRefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    blocked = serializers.BooleanField(help_text="True: a sure duplicate in block mode; allow_duplicate does not help")
+    candidates = DuplicateCandidateSerializer(many=True)

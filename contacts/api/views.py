@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Model, OuterRef, ProtectedError, QuerySet, Subquery
 from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
@@ -26,6 +27,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from contacts.api import serializers as s
+from contacts.duplicates import DuplicateBlocked, DuplicateWarning
 from contacts.filters import AccountFilter, ContactFilter, FollowUpFilter, TouchFilter
 from contacts.models import Account, Contact, ContactEmail, ContactPhone, FollowUp, GuardRule, Purpose, Touch
 from contacts.selectors import account_list, contact_list, followup_list, purpose_list, search, touch_list
@@ -54,6 +56,30 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the record."
     default_code = "conflict"
+
+
+def duplicate_refusal(exc: DuplicateWarning, model: type[Model]) -> Response:
+    """409 with the records the matching engine found, best first."""
+    names = {obj.pk: str(obj) for obj in model.objects.filter(pk__in=[c.id for c in exc.candidates])}
+    route = "contacts:contact-detail" if model is Contact else "contacts:account-detail"
+    blocked = isinstance(exc, DuplicateBlocked)
+    detail = (
+        "This is the same as an existing record: use it instead."
+        if blocked
+        else "This may be the same as an existing record. Send allow_duplicate: true to create it anyway."
+    )
+    candidates = [
+        {
+            "id": c.id,
+            "score": round(c.score, 4),
+            "verdict": c.verdict,
+            "reasons": c.reasons,
+            "name": names.get(c.id, ""),
+            "url": reverse(route, args=[c.id]),
+        }
+        for c in exc.candidates
+    ]
+    return Response({"detail": detail, "blocked": blocked, "candidates": candidates}, status=status.HTTP_409_CONFLICT)
 
 
 @contextmanager
@@ -150,8 +176,11 @@ class AccountApi(ServiceViewSet):
     @extend_schema(request=s.AccountInputSerializer, responses={201: s.AccountSerializer})
     def create(self, request, *args, **kwargs):
         data = self.validated(s.AccountInputSerializer)
-        with service_errors():
-            account = account_create(actor=request.user, **data.validated_data)
+        try:
+            with service_errors():
+                account = account_create(actor=request.user, source="api", **data.validated_data)
+        except DuplicateWarning as exc:
+            return duplicate_refusal(exc, Account)
         return Response(self.read_back(account), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.AccountInputSerializer, responses=s.AccountSerializer)
@@ -319,14 +348,28 @@ class ContactApi(ServiceViewSet):
         results = [rows[pk] for pk in ids if pk in rows]
         return Response({"next": None, "previous": None, "results": self.get_serializer(results, many=True).data})
 
-    @extend_schema(request=s.ContactInputSerializer, responses={201: s.ContactSerializer})
+    @extend_schema(
+        request=s.ContactInputSerializer,
+        responses={
+            201: s.ContactSerializer,
+            409: OpenApiResponse(s.DuplicateRefusalSerializer, description="The same person may exist already."),
+        },
+    )
     def create(self, request, *args, **kwargs):
         data = self.validated(s.ContactInputSerializer)
         given = data.service_kwargs()
-        with service_errors(self._renamed_errors()):
-            contact = contact_create(
-                actor=request.user, emails=given["emails"], phones=given["phones"], **given["data"]
-            )
+        try:
+            with service_errors(self._renamed_errors()):
+                contact = contact_create(
+                    actor=request.user,
+                    emails=given["emails"],
+                    phones=given["phones"],
+                    source="api",
+                    allow_duplicate=data.validated_data.get("allow_duplicate", False),
+                    **given["data"],
+                )
+        except DuplicateWarning as exc:
+            return duplicate_refusal(exc, Contact)
         return Response(self.read_back(contact), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ContactInputSerializer, responses=s.ContactSerializer)

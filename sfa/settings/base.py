@@ -168,6 +168,10 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-housekeeping": {"task": "sfa.jobs_housekeeping", "schedule": 15 * 60.0},
     "contacts-send-due-planned-touches": {"task": "contacts.send_due_planned_touches", "schedule": 5 * 60.0},
     "contacts-followup-digest": {"task": "contacts.followup_digest", "schedule": crontab(hour=7, minute=0)},
+    "contacts-nightly-duplicates-scan": {
+        "task": "contacts.nightly_duplicates_scan",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- REST API -------------------------------------------------------------------------------------
@@ -195,6 +199,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Several models have a field called "status": give each choice set its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "sfa.models.JobStatus",
+        "TouchStatusEnum": "contacts.models.Touch.Status",
+        "FollowUpStatusEnum": "contacts.models.FollowUp.Status",
+        "ConsentStatusEnum": "contacts.models.ChannelConsent.Status",
+    },
     # Swagger UI from the drf-spectacular-sidecar package, served by whitenoise: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -26,5 +26,10 @@ def make_owned(model, owner):
             user=owner, contact=contact, purpose=purpose, channel="call", verdict="blocked", via="form"
         ),
     }
+    rows[m.MatchingSettings] = lambda: m.MatchingSettings.objects.create()
+    rows[m.MatchCandidate] = lambda: m.MatchCandidate.objects.create(
+        subject="contact", a_id=contact.pk, b_id=contact.pk + 1, score=0.7, source="scan"
+    )
+    rows[m.Merge] = lambda: m.Merge.objects.create(subject="contact", survivor_id=contact.pk, by=owner)
     row = rows[model]
     return row() if callable(row) else row
