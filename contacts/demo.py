@@ -210,10 +210,70 @@ def demo_customers(ctx: DemoContext, accounts: int = 2000, contacts: int = 5000)
             phones.append(ContactPhone(contact=contact, e164=number, is_primary=True, label="mobile"))
     ContactEmail.objects.bulk_create(emails, batch_size=2000, ignore_conflicts=True)
     ContactPhone.objects.bulk_create(phones, batch_size=2000, ignore_conflicts=True)
+    _demo_duplicates(ctx, sales)
+    from contacts.matching.engine import account_keys_refresh, contact_keys_refresh
+
+    contact_keys_refresh(Contact.objects.values_list("pk", flat=True))
+    account_keys_refresh(Account.objects.values_list("pk", flat=True))
     ctx.log(
         f"customers: {len(account_rows)} accounts, {len(contact_rows)} contacts, "
         f"{len(emails)} e-mails, {len(phones)} phones"
     )
+
+
+def _demo_duplicates(ctx: DemoContext, sales: list) -> None:
+    """About 60 people entered twice by different reps, the way it happens: a typo, an initial, a missing
+    e-mail, a phone typed another way. The scan then finds them for the review queue."""
+    from contacts.models import Contact, ContactEmail, ContactPhone
+
+    rng = ctx.rng
+    originals = list(Contact.objects.prefetch_related("emails", "phones").order_by("?")[:60])
+    for original in originals:
+        first, last = original.first_name, original.last_name
+        slip = rng.random()
+        if slip < 0.3 and len(last) > 4:
+            i = rng.randrange(1, len(last) - 2)
+            last = last[:i] + last[i + 1] + last[i] + last[i + 2 :]
+        elif slip < 0.5 and first:
+            first = first[0] + "."
+        elif slip < 0.6:
+            first, last = first.upper(), last.upper()
+        twin = Contact.objects.create(
+            first_name=first,
+            last_name=last,
+            first_key=name_key(first),
+            last_key=name_key(last),
+            title=original.title,
+            account=original.account,
+            owner=rng.choice(sales),
+            street=original.street,
+            city=original.city,
+            postcode=original.postcode,
+            country=original.country,
+            created_at=original.created_at + timedelta(days=rng.randint(10, 300)),
+        )
+        emails, phones = list(original.emails.all()), list(original.phones.all())
+        if emails and (rng.random() < 0.6 or not phones):
+            ContactEmail.objects.create(
+                contact=twin,
+                email=emails[0].email.upper() if rng.random() < 0.3 else emails[0].email,
+                email_key=emails[0].email_key,
+                is_primary=True,
+            )
+        if phones and rng.random() < 0.7:
+            ContactPhone.objects.create(contact=twin, e164=phones[0].e164, is_primary=True)
+    ctx.log(f"duplicates: {len(originals)} people entered a second time")
+
+
+@demo_step(order=40)
+def demo_duplicate_scan(ctx: DemoContext) -> None:
+    from contacts.duplicates import contacts_scan
+    from contacts.models import MatchCandidate
+
+    if MatchCandidate.objects.exists():
+        return
+    counts = contacts_scan()
+    ctx.log(f"duplicate scan: {counts['pairs']} pairs compared, {counts['queued']} queued for review")
 
 
 @demo_step(order=30)

@@ -112,7 +112,8 @@ def merge_preview(*, survivor: Model, others: list[Model]) -> dict[str, Any]:
         if _blank(values[survivor.pk]):
             winner = next((pk for pk, v in values.items() if not _blank(v)), survivor.pk)
         distinct = {str(v) for v in values.values() if not _blank(v)}
-        rows.append({"field": name, "values": values, "winner": winner, "differs": len(distinct) > 1})
+        label = str(type(survivor)._meta.get_field(name).verbose_name).capitalize()
+        rows.append({"field": name, "label": label, "values": values, "winner": winner, "differs": len(distinct) > 1})
     owners = {obj.owner_id for obj in [survivor, *others]}
     return {"rows": rows, "owner_conflict": len(owners) > 1}
 

@@ -18,8 +18,8 @@ class SfaConfig(AppConfig):
         from sfa.ui import NavItem, Widget, nav_register, widget_register
         from sfa.widgets import jobs_widget, recent_changes_widget, welcome_widget
 
-        nav_register(NavItem("Home", "home", 0, lambda u: True))
-        nav_register(NavItem("People", "user-list", 80, lambda u: can(u, "view", User)))
+        # The brand links home; People lives in the user menu to leave the bar to daily work.
+        nav_register(NavItem("People", "user-list", 5, lambda u: can(u, "view", User), section="admin"))
         nav_register(NavItem("Jobs", "job-list", 90, lambda u: can(u, "view", Job)))
         nav_register(NavItem("Organisation", "organisation", 10, lambda u: can(u, "view", Team), section="admin"))
         nav_register(NavItem("Audit log", "audit-log", 20, lambda u: can(u, "view", AuditEvent), section="admin"))

@@ -15,12 +15,13 @@ def test_rep_signs_in_and_sees_the_dashboard(live_server, org, page, sign_in):
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     expect(page.locator(".usermenu summary")).to_contain_text(org.rep.get_full_name())
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link", name="People")).to_be_visible()
+    expect(nav.get_by_role("link", name="Contacts")).to_be_visible()
     expect(nav.get_by_role("link", name="Jobs")).to_be_visible()
 
     page.locator(".usermenu summary").click()
     menu = page.locator(".usermenu-panel")
     expect(menu.get_by_role("link", name="My profile")).to_be_visible()
+    expect(menu.get_by_role("link", name="People")).to_be_visible()
     expect(menu.get_by_role("button", name="Sign out")).to_be_visible()
     expect(page.get_by_role("link", name="Audit log")).to_have_count(0)
 

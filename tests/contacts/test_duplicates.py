@@ -26,7 +26,6 @@ from contacts.models import (
 from contacts.services import consent_set, contact_create, contact_update, followup_create, touch_log
 from sfa.models import AuditEvent
 
-
 # --- the engine --------------------------------------------------------------------------------
 
 
