@@ -19,6 +19,9 @@ from contacts.models import (
     ContactPhone,
     FollowUp,
     GuardRule,
+    MatchCandidate,
+    MatchKey,
+    Merge,
     Purpose,
     Touch,
 )
@@ -428,3 +431,26 @@ class DuplicateRefusalSerializer(serializers.Serializer):
     detail = serializers.CharField()
     blocked = serializers.BooleanField(help_text="True: a sure duplicate in block mode; allow_duplicate does not help")
     candidates = DuplicateCandidateSerializer(many=True)
+
+
+class MatchCandidateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MatchCandidate
+        fields = ["id", "subject", "a_id", "b_id", "score", "reasons", "status", "source", "created_at"]
+        read_only_fields = fields
+
+
+class MergeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Merge
+        fields = ["id", "subject", "survivor_id", "merged_ids", "choices", "by", "at", "undone_by", "undone_at"]
+        read_only_fields = fields
+
+
+class MergeInputSerializer(serializers.Serializer):
+    subject = serializers.ChoiceField(choices=MatchKey.Subject.choices, default="contact")
+    survivor = serializers.IntegerField()
+    others = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=20)
+    choices = serializers.DictField(
+        child=serializers.IntegerField(), required=False, help_text="Field name -> id of the record whose value wins"
+    )

@@ -10,5 +10,7 @@ router.register("contacts", views.ContactApi, basename="contact")
 router.register("touches", views.TouchApi, basename="touch")
 router.register("purposes", views.PurposeApi, basename="purpose")
 router.register("followups", views.FollowUpApi, basename="followup")
+router.register("duplicates", views.DuplicatePairApi, basename="duplicate")
+router.register("merges", views.MergeApi, basename="merge")
 
 urlpatterns = router.urls

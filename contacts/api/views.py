@@ -22,15 +22,36 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotAcceptable
+from rest_framework.exceptions import APIException, NotAcceptable, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from contacts.api import serializers as s
-from contacts.duplicates import DuplicateBlocked, DuplicateWarning
+from contacts.duplicates import DuplicateBlocked, DuplicateWarning, candidate_dismiss
 from contacts.filters import AccountFilter, ContactFilter, FollowUpFilter, TouchFilter
-from contacts.models import Account, Contact, ContactEmail, ContactPhone, FollowUp, GuardRule, Purpose, Touch
-from contacts.selectors import account_list, contact_list, followup_list, purpose_list, search, touch_list
+from contacts.merge import merge_undo, records_merge
+from contacts.models import (
+    Account,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    FollowUp,
+    GuardRule,
+    MatchCandidate,
+    Merge,
+    Purpose,
+    Touch,
+)
+from contacts.selectors import (
+    account_list,
+    candidate_queue,
+    contact_list,
+    followup_list,
+    purpose_list,
+    search,
+    survivor_of,
+    touch_list,
+)
 from contacts.services import (
     GuardBlocked,
     GuardWarning,
@@ -45,7 +66,7 @@ from contacts.services import (
     touch_log,
     touch_update,
 )
-from sfa.api.base import ScopedModelViewSet
+from sfa.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from sfa.api.views import as_drf_error
 from sfa.services import model_delete
 
@@ -322,6 +343,22 @@ class ContactApi(ServiceViewSet):
 
     def get_queryset(self) -> QuerySet[Contact]:
         return contact_list(actor=self.request.user).prefetch_related("consents")
+
+    def retrieve(self, request, *args, **kwargs):
+        """A merged contact's old id answers 301 with the survivor's address."""
+        merged = (
+            Contact.objects.filter(pk=kwargs.get("pk"), merged_into__isnull=False).first()
+            if str(kwargs.get("pk", "")).isdigit()
+            else None
+        )
+        if merged is not None:
+            target = reverse("api:contact-detail", args=[survivor_of(merged).pk])
+            return Response(
+                {"detail": "This contact was merged.", "survivor": target},
+                status=status.HTTP_301_MOVED_PERMANENTLY,
+                headers={"Location": target},
+            )
+        return super().retrieve(request, *args, **kwargs)
 
     def _renamed_errors(self) -> dict[str, str]:
         """Name the field the client sent: a bad ``phone`` is reported as ``phone``, not ``phones``."""
@@ -606,3 +643,73 @@ class FollowUpApi(ServiceViewSet):
         with service_errors():
             followup_close(followup=followup, actor=request.user, status=data.validated_data["status"])
         return Response(self.read_back(followup))
+
+
+# --- Duplicates ----------------------------------------------------------------------------------
+
+
+class DuplicatePairApi(ScopedReadOnlyViewSet):
+    """The review queue: open pairs the matching engine could not decide, best first."""
+
+    queryset = MatchCandidate.objects.all()
+    serializer_class = s.MatchCandidateSerializer
+    ordering = ["-score", "id"]
+    ordering_fields = ["score", "id"]
+
+    def get_queryset(self) -> QuerySet[MatchCandidate]:
+        return candidate_queue(
+            actor=self.request.user,
+            subject=self.request.query_params.get("subject", "contact"),
+            filters=self.request.query_params,
+        )
+
+    @property
+    def policy_action(self) -> str | None:
+        return "change" if self.action == "dismiss" else None
+
+    @extend_schema(request=None, responses=s.MatchCandidateSerializer)
+    @action(detail=True, methods=["post"], url_path="not-duplicate")
+    def dismiss(self, request, *args, **kwargs):
+        with service_errors():
+            pair = candidate_dismiss(candidate=self.get_object(), actor=request.user)
+        return Response(s.MatchCandidateSerializer(pair).data)
+
+
+class MergeApi(ScopedReadOnlyViewSet):
+    """Merges: ``POST`` merges two or more records into a survivor; ``/{id}/undo/`` restores them exactly."""
+
+    queryset = Merge.objects.all()
+    serializer_class = s.MergeSerializer
+    ordering = ["-at", "-id"]
+
+    @property
+    def policy_action(self) -> str | None:
+        return {"create": "add", "undo": "change"}.get(self.action)
+
+    @extend_schema(request=s.MergeInputSerializer, responses={201: s.MergeSerializer})
+    def create(self, request, *args, **kwargs):
+        data = s.MergeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = Contact if data.validated_data["subject"] == "contact" else Account
+        ids = [data.validated_data["survivor"], *data.validated_data["others"]]
+        found = {obj.pk: obj for obj in model.objects.filter(pk__in=ids)}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ValidationError({"others": [f"No {model._meta.verbose_name} with id {i}." for i in missing]})
+        with service_errors():
+            done = records_merge(
+                survivor=found[ids[0]],
+                others=[found[i] for i in ids[1:]],
+                actor=request.user,
+                choices=data.validated_data.get("choices") or {},
+            )
+        return Response(s.MergeSerializer(done).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.MergeSerializer)
+    @action(detail=True, methods=["post"], url_path="undo")
+    def undo(self, request, *args, **kwargs):
+        done = self.get_object()
+        with service_errors():
+            merge_undo(merge=done, actor=request.user)
+        done.refresh_from_db()
+        return Response(s.MergeSerializer(done).data)

@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
         "TouchStatusEnum": "contacts.models.Touch.Status",
         "FollowUpStatusEnum": "contacts.models.FollowUp.Status",
         "ConsentStatusEnum": "contacts.models.ChannelConsent.Status",
+        "MatchSubjectEnum": "contacts.models.MatchKey.Subject",
     },
     # Swagger UI from the drf-spectacular-sidecar package, served by whitenoise: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -219,6 +220,9 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 # How many reverse proxies stand in front of the web processes and append to X-Forwarded-For; the
 # client's address (login throttling, rate limits) is read that many entries from the right.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Requests per client address to the public configurator (its pages and /api/configurator/), as
+# "N/s", "N/min", "N/hour" or "N/day"; counted in the cache, so share it (Redis) across web processes.
+CONFIGURATOR_RATE_LIMIT = env.str("CONFIGURATOR_RATE_LIMIT", default="120/min")
 # Region assumed for phone numbers typed without a country code (ISO 3166, e.g. DE, GB, US).
 SFA_PHONE_REGION = env.str("SFA_PHONE_REGION", default="DE")
 SFA_DEMO_PASSWORD = env.str("SFA_DEMO_PASSWORD", default="sfa-demo-2026")
