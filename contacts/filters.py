@@ -35,10 +35,12 @@ class ContactFilter(django_filters.FilterSet):
     region = django_filters.CharFilter(lookup_expr="iexact")
     tag = django_filters.CharFilter(method="filter_tag")
     do_not_contact = django_filters.BooleanFilter()
+    is_prospect = django_filters.BooleanFilter(help_text="true: people known only as leads; false: customers")
 
     class Meta:
         model = Contact
-        fields = ["q", "owner", "account", "has_account", "country", "city", "region", "tag", "do_not_contact"]
+        fields = ["q", "owner", "account", "has_account", "country", "city", "region", "tag", "do_not_contact",
+                  "is_prospect"]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         words = name_key(value).split()

@@ -104,6 +104,9 @@ class Contact(Address):
         related_name="merged_from",
         help_text="Set when this contact was merged into another: it is archived and its pages lead there.",
     )
+    is_prospect = models.BooleanField(
+        default=False, db_index=True, help_text="Known only as a lead so far (purchased list, web form …)"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -153,6 +153,7 @@ CONTACT_FIELDS = (
     "preferences",
     "do_not_contact",
     "do_not_contact_source",
+    "is_prospect",
 )
 
 

@@ -145,11 +145,11 @@ def account_candidates(name: str, city: str = "", domain: str = "", *, exclude: 
     found = []
     target = company_key(name)
     for account in Account.objects.filter(pk__in=ids, merged_into__isnull=True):
-        weights = {"name": 6.0 if company_key(account.name) == target else 0.0}
+        weights = {"name": 9.0 if company_key(account.name) == target else 0.0}
         if domain and account.domain:
             weights["domain"] = 6.0 if account.domain == domain else -2.0
         if city and account.city:
-            weights["city"] = 2.0 if city_key(city) == city_key(account.city) else -3.0
+            weights["city"] = 2.0 if city_key(city) == city_key(account.city) else -4.0
         if jellyfish.jaro_winkler_similarity(target, company_key(account.name)) < 0.9 and "domain" not in weights:
             continue
         total = sum(weights.values()) - 4.0

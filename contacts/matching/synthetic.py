@@ -40,7 +40,16 @@ class Row:
 
 
 def _ascii(text: str) -> str:
-    return "".join(UMLAUTS.get(c, UMLAUTS.get(c.lower(), c)) for c in text)
+    """Umlauts spelt out (ü -> ue), other accents dropped: how people type names without them."""
+    import unicodedata
+
+    spelt = "".join(UMLAUTS.get(c, UMLAUTS.get(c.lower(), c)) for c in text)
+    return unicodedata.normalize("NFKD", spelt).encode("ascii", "ignore").decode()
+
+
+def _local(text: str) -> str:
+    """A name as the local part of an e-mail address."""
+    return "".join(c for c in _ascii(text).lower() if c.isalnum() or c in ".-")
 
 
 def _typo(rng: random.Random, word: str) -> str:
@@ -100,7 +109,7 @@ def generate(people: int = 2000, duplicate_share: float = 0.25, seed: int = 1) -
         companies.append(
             {
                 "name": f"{base} {rng.choice(['', 'Group ', 'Systems '])}{LEGAL[c]}".replace("  ", " "),
-                "domain": f"{_ascii(base).lower().replace(' ', '')}{rng.randint(1, 99)}.example",
+                "domain": f"{_local(base)}{rng.randint(1, 99)}.example",
                 "street": f.street_address(),
                 "city": f.city(),
                 "postcode": f.postcode(),
@@ -120,7 +129,7 @@ def generate(people: int = 2000, duplicate_share: float = 0.25, seed: int = 1) -
             company = rng.choice(companies)
             c, f = company["country"], fakers[company["country"]]
             first = f.first_name()
-            email = f"{_ascii(first).lower()}.{_ascii(last).lower().replace(' ', '')}@{company['domain']}"
+            email = f"{_local(first)}.{_local(last)}@{company['domain']}"
             persons.append(
                 Row(
                     0,
@@ -143,7 +152,7 @@ def generate(people: int = 2000, duplicate_share: float = 0.25, seed: int = 1) -
             landline = _mobile(rng, c)
             for member in range(rng.choice([1, 1, 2, 3])):
                 first = f.first_name()
-                email = f"{_ascii(first).lower()}{rng.randint(1, 999)}@{rng.choice(FREE_MAIL)}"
+                email = f"{_local(first)}{rng.randint(1, 999)}@{rng.choice(FREE_MAIL)}"
                 phone = landline if member and rng.random() < 0.5 else _mobile(rng, c)
                 persons.append(
                     Row(
@@ -170,7 +179,7 @@ def generate(people: int = 2000, duplicate_share: float = 0.25, seed: int = 1) -
                     cluster,
                     persons[-1].first_name,
                     persons[-1].last_name,
-                    f"{_ascii(persons[-1].first_name).lower()}{rng.randint(1, 99)}@{rng.choice(FREE_MAIL)}",
+                    f"{_local(persons[-1].first_name)}{rng.randint(1, 99)}@{rng.choice(FREE_MAIL)}",
                     _mobile(rng, other),
                     "",
                     fakers[other].street_address(),

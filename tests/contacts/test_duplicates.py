@@ -339,13 +339,16 @@ def test_the_api_lists_pairs_merges_redirects_old_ids_and_undoes(org, api, anna,
     client = api(org.rep)
     pairs = client.get("/api/duplicates/").json()["results"]
     assert {p["b_id"] for p in pairs} >= {b.pk}
-    response = client.post("/api/merges/", {"survivor": anna.pk, "others": [b.pk, c.pk], "choices": {"title": b.pk}},
-                           format="json")
+    response = client.post(
+        "/api/merges/", {"survivor": anna.pk, "others": [b.pk, c.pk], "choices": {"title": b.pk}}, format="json"
+    )
     assert response.status_code == 201, response.content
     merge_id = response.json()["id"]
     moved = client.get(f"/api/contacts/{b.pk}/")
     assert moved.status_code == 301 and moved["Location"] == f"/api/contacts/{anna.pk}/"
     assert client.post(f"/api/merges/{merge_id}/undo/").json()["undone_at"]
     assert client.get(f"/api/contacts/{b.pk}/").status_code == 200
-    assert api(org.rep_b).post("/api/merges/", {"survivor": anna.pk, "others": [b.pk]}, format="json").status_code == 403
+    assert (
+        api(org.rep_b).post("/api/merges/", {"survivor": anna.pk, "others": [b.pk]}, format="json").status_code == 403
+    )
     assert client.post("/api/merges/", {"survivor": anna.pk, "others": [999999]}, format="json").status_code == 400
