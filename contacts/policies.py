@@ -14,27 +14,17 @@ from contacts.models import (
     Purpose,
     Touch,
 )
-from sfa.permissions import Policy, Scope, register
+from sfa.permissions import ADMIN_MANAGED, Policy, Scope, register, rule
 
 ALL, TEAM, OWN, NONE = Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE
 
 
-def _rule(rep: Scope, manager: Scope, admin: Scope) -> dict[str, Scope]:
-    return {"rep": rep, "manager": manager, "admin": admin}
-
-
 # Every internal user reads every customer and every touch: the company-wide timeline is the point.
 CUSTOMER_RECORD = {
-    "view": _rule(ALL, ALL, ALL),
-    "add": _rule(ALL, ALL, ALL),
-    "change": _rule(OWN, TEAM, ALL),
-    "delete": _rule(NONE, NONE, ALL),
-}
-ADMIN_MANAGED = {
-    "view": _rule(ALL, ALL, ALL),
-    "add": _rule(NONE, NONE, ALL),
-    "change": _rule(NONE, NONE, ALL),
-    "delete": _rule(NONE, NONE, ALL),
+    "view": rule(ALL, ALL, ALL),
+    "add": rule(ALL, ALL, ALL),
+    "change": rule(OWN, TEAM, ALL),
+    "delete": rule(NONE, NONE, ALL),
 }
 
 
@@ -61,7 +51,7 @@ class TouchPolicy(Policy):
 
     model = Touch
     owner = "user"
-    rules = {**CUSTOMER_RECORD, "override_block": _rule(NONE, ALL, ALL)}
+    rules = {**CUSTOMER_RECORD, "override_block": rule(NONE, ALL, ALL)}
 
 
 @register
@@ -106,11 +96,11 @@ class GuardLogPolicy(Policy):
     model = GuardLog
     owner = "user"
     rules = {
-        "view": _rule(OWN, ALL, ALL),
-        "report": _rule(NONE, ALL, ALL),
-        "add": _rule(NONE, NONE, NONE),
-        "change": _rule(NONE, NONE, NONE),
-        "delete": _rule(NONE, NONE, NONE),
+        "view": rule(OWN, ALL, ALL),
+        "report": rule(NONE, ALL, ALL),
+        "add": rule(NONE, NONE, NONE),
+        "change": rule(NONE, NONE, NONE),
+        "delete": rule(NONE, NONE, NONE),
     }
 
 
@@ -128,10 +118,10 @@ class MatchCandidatePolicy(Policy):
     model = MatchCandidate
     owner = None
     rules = {
-        "view": _rule(ALL, ALL, ALL),
-        "add": _rule(NONE, NONE, NONE),  # the engine adds pairs
-        "change": _rule(ALL, ALL, ALL),
-        "delete": _rule(NONE, NONE, NONE),
+        "view": rule(ALL, ALL, ALL),
+        "add": rule(NONE, NONE, NONE),  # the engine adds pairs
+        "change": rule(ALL, ALL, ALL),
+        "delete": rule(NONE, NONE, NONE),
     }
 
 
@@ -142,8 +132,8 @@ class MergePolicy(Policy):
     model = Merge
     owner = "by"
     rules = {
-        "view": _rule(ALL, ALL, ALL),
-        "add": _rule(ALL, ALL, ALL),
-        "change": _rule(ALL, ALL, ALL),  # undo
-        "delete": _rule(NONE, NONE, NONE),
+        "view": rule(ALL, ALL, ALL),
+        "add": rule(ALL, ALL, ALL),
+        "change": rule(ALL, ALL, ALL),  # undo
+        "delete": rule(NONE, NONE, NONE),
     }

@@ -31,6 +31,20 @@ ROLES = ("rep", "manager", "admin", ANONYMOUS)
 STANDARD_ACTIONS = ("view", "add", "change", "delete")
 
 
+def rule(rep: Scope, manager: Scope, admin: Scope) -> dict[str, Scope]:
+    """One action's scopes by role (anonymous visitors get none)."""
+    return {"rep": rep, "manager": manager, "admin": admin}
+
+
+# The usual rule sets, shared by the apps' policies.
+ADMIN_MANAGED = {
+    "view": rule(Scope.ALL, Scope.ALL, Scope.ALL),
+    "add": rule(Scope.NONE, Scope.NONE, Scope.ALL),
+    "change": rule(Scope.NONE, Scope.NONE, Scope.ALL),
+    "delete": rule(Scope.NONE, Scope.NONE, Scope.ALL),
+}
+
+
 class Policy:
     """Scopes for one model. ``owner`` is the lookup path from the model to the user who owns a row."""
 

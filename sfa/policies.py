@@ -1,13 +1,9 @@
 """Policies of the core records. Other apps keep theirs in their own ``policies.py``."""
 
 from sfa.models import AuditEvent, Department, Job, Team, User
-from sfa.permissions import Policy, Scope, register
+from sfa.permissions import ADMIN_MANAGED, Policy, Scope, register, rule
 
 ALL, TEAM, OWN, NONE = Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE
-
-
-def _rule(rep: Scope, manager: Scope, admin: Scope) -> dict[str, Scope]:
-    return {"rep": rep, "manager": manager, "admin": admin}
 
 
 @register
@@ -17,11 +13,11 @@ class UserPolicy(Policy):
     model = User
     owner = "id"
     rules = {
-        "view": _rule(ALL, ALL, ALL),
-        "add": _rule(NONE, NONE, ALL),
-        "change": _rule(OWN, OWN, ALL),  # non-admins: their own name, e-mail and password only
-        "assign_role": _rule(NONE, NONE, ALL),
-        "delete": _rule(NONE, NONE, ALL),
+        "view": rule(ALL, ALL, ALL),
+        "add": rule(NONE, NONE, ALL),
+        "change": rule(OWN, OWN, ALL),  # non-admins: their own name, e-mail and password only
+        "assign_role": rule(NONE, NONE, ALL),
+        "delete": rule(NONE, NONE, ALL),
     }
 
 
@@ -29,19 +25,14 @@ class UserPolicy(Policy):
 class DepartmentPolicy(Policy):
     model = Department
     owner = None
-    rules = {
-        "view": _rule(ALL, ALL, ALL),
-        "add": _rule(NONE, NONE, ALL),
-        "change": _rule(NONE, NONE, ALL),
-        "delete": _rule(NONE, NONE, ALL),
-    }
+    rules = ADMIN_MANAGED
 
 
 @register
 class TeamPolicy(Policy):
     model = Team
     owner = None
-    rules = DepartmentPolicy.rules
+    rules = ADMIN_MANAGED
 
 
 @register
@@ -51,10 +42,10 @@ class JobPolicy(Policy):
     model = Job
     owner = "started_by"
     rules = {
-        "view": _rule(OWN, TEAM, ALL),
-        "add": _rule(ALL, ALL, ALL),
-        "change": _rule(OWN, TEAM, ALL),  # cancel
-        "delete": _rule(NONE, NONE, ALL),
+        "view": rule(OWN, TEAM, ALL),
+        "add": rule(ALL, ALL, ALL),
+        "change": rule(OWN, TEAM, ALL),  # cancel
+        "delete": rule(NONE, NONE, ALL),
     }
 
 
@@ -65,8 +56,8 @@ class AuditEventPolicy(Policy):
     model = AuditEvent
     owner = "actor"
     rules = {
-        "view": _rule(NONE, NONE, ALL),
-        "add": _rule(NONE, NONE, NONE),  # written by services only
-        "change": _rule(NONE, NONE, NONE),
-        "delete": _rule(NONE, NONE, NONE),
+        "view": rule(NONE, NONE, ALL),
+        "add": rule(NONE, NONE, NONE),  # written by services only
+        "change": rule(NONE, NONE, NONE),
+        "delete": rule(NONE, NONE, NONE),
     }
