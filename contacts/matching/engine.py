@@ -130,6 +130,45 @@ def contact_candidates(record: PersonRecord, *, exclude: Iterable[int] = ()) -> 
     return sorted(found, key=lambda m: -m.score)
 
 
+def contact_candidates_many(records: list[PersonRecord], *, chunk: int = 2000) -> dict:
+    """Candidates for many records at once (imports): one key lookup and one record load per chunk.
+
+    Returns {record id: [Match, ...]} with the matches at or above REVIEW, best first.
+    """
+    from contacts.models import MatchKey
+
+    found: dict = {}
+    for start in range(0, len(records), chunk):
+        part = records[start : start + chunk]
+        keys_of = {r.id: {k[:200] for k in person_lookup_keys(r)} for r in part}
+        wanted = set().union(*keys_of.values()) if keys_of else set()
+        owners: dict[str, list[int]] = defaultdict(list)
+        for key_chunk in _chunks(sorted(wanted), 5000):
+            for object_id, key in MatchKey.objects.filter(subject="contact", key__in=key_chunk).values_list(
+                "object_id", "key"
+            ):
+                owners[key].append(object_id)
+        candidate_ids = {
+            r.id: {i for k in keys_of[r.id] if len(owners.get(k, ())) <= MAX_BLOCK for i in owners.get(k, ())}
+            for r in part
+        }
+        existing = _contacts_by_id(set().union(*candidate_ids.values())) if candidate_ids else {}
+        for record in part:
+            matches = []
+            for cid in candidate_ids[record.id]:
+                if cid in existing:
+                    evidence = compare(record, existing[cid])
+                    if evidence.score >= REVIEW:
+                        matches.append(Match(id=cid, score=evidence.score, reasons=evidence.reasons))
+            found[record.id] = sorted(matches, key=lambda m: -m.score)
+    return found
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def account_candidates(name: str, city: str = "", domain: str = "", *, exclude: Iterable[int] = ()) -> list[Match]:
     """Accounts that may be the company ``name``: same normalised name (and city), or same web domain."""
     import jellyfish

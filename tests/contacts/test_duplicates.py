@@ -352,3 +352,18 @@ def test_the_api_lists_pairs_merges_redirects_old_ids_and_undoes(org, api, anna,
         api(org.rep_b).post("/api/merges/", {"survivor": anna.pk, "others": [b.pk]}, format="json").status_code == 403
     )
     assert client.post("/api/merges/", {"survivor": anna.pk, "others": [999999]}, format="json").status_code == 400
+
+
+def test_many_records_are_matched_in_chunks_like_one_by_one(org, anna, bernd):
+    from contacts.matching.engine import contact_candidates, contact_candidates_many
+    from contacts.matching.score import PersonRecord
+
+    records = [
+        PersonRecord(id="r1", first_name="Anna", last_name="Schmidt", phones=["+49301234567"]),
+        PersonRecord(id="r2", first_name="Bernd", last_name="Mueller", phones=["+4915123456789"]),
+        PersonRecord(id="r3", first_name="Zora", last_name="Neu", city="Köln"),
+    ]
+    many = contact_candidates_many(records, chunk=2)
+    for record in records:
+        assert [m.id for m in many[record.id]] == [m.id for m in contact_candidates(record)]
+    assert many["r1"][0].id == anna.pk and many["r3"] == []
