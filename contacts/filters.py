@@ -39,8 +39,18 @@ class ContactFilter(django_filters.FilterSet):
 
     class Meta:
         model = Contact
-        fields = ["q", "owner", "account", "has_account", "country", "city", "region", "tag", "do_not_contact",
-                  "is_prospect"]
+        fields = [
+            "q",
+            "owner",
+            "account",
+            "has_account",
+            "country",
+            "city",
+            "region",
+            "tag",
+            "do_not_contact",
+            "is_prospect",
+        ]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         words = name_key(value).split()

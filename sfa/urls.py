@@ -35,6 +35,8 @@ urlpatterns = [
         name="audit-history",
     ),
     path("", include("contacts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("leads.urls")),
     path("api/", include(("sfa.api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

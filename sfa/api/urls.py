@@ -4,7 +4,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from catalog.api.urls import router as catalog_router
+from catalog.api.urls import urlpatterns as catalog_urlpatterns
 from contacts.api.urls import router as contacts_router
+from leads.api.urls import router as leads_router
 from sfa.api import views
 
 router = DefaultRouter()
@@ -15,11 +18,14 @@ router.register("jobs", views.JobApi, basename="job")
 router.register("audit", views.AuditEventApi, basename="audit")
 # Each app keeps its own router; their routes join this one so /api/ lists every endpoint.
 router.registry.extend(contacts_router.registry)
+router.registry.extend(catalog_router.registry)
+router.registry.extend(leads_router.registry)
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainApi.as_view(), name="token"),
     path("me/", views.MeApi.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *catalog_urlpatterns,
     path("", include(router.urls)),
 ]

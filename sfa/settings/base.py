@@ -168,6 +168,7 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-housekeeping": {"task": "sfa.jobs_housekeeping", "schedule": 15 * 60.0},
     "contacts-send-due-planned-touches": {"task": "contacts.send_due_planned_touches", "schedule": 5 * 60.0},
     "contacts-followup-digest": {"task": "contacts.followup_digest", "schedule": crontab(hour=7, minute=0)},
+    "leads-scoring-retrain": {"task": "leads.scoring_retrain", "schedule": crontab(hour=3, minute=15, day_of_week=1)},
     "contacts-nightly-duplicates-scan": {
         "task": "contacts.nightly_duplicates_scan",
         "schedule": crontab(hour=2, minute=30),
@@ -206,6 +207,8 @@ SPECTACULAR_SETTINGS = {
         "FollowUpStatusEnum": "contacts.models.FollowUp.Status",
         "ConsentStatusEnum": "contacts.models.ChannelConsent.Status",
         "MatchSubjectEnum": "contacts.models.MatchKey.Subject",
+        "LeadSourceEnum": "leads.models.LeadSource",
+        "LeadStatusEnum": "leads.models.Lead.Status",
     },
     # Swagger UI from the drf-spectacular-sidecar package, served by whitenoise: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -1,0 +1,9 @@
+"""The leads API routes; sfa/api/urls.py merges this router into the /api/ root."""
+
+from rest_framework.routers import DefaultRouter
+
+from leads.api import views
+
+router = DefaultRouter()
+views.register(router)
+urlpatterns = router.urls

@@ -1,0 +1,526 @@
+"""Writes on leads and opportunities: creation through the matching engine, assignment, scoring,
+status, conversion, and every change of an opportunity's stage recorded with who and when."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from contacts.matching.engine import LINK, account_candidates, contact_candidates
+from contacts.matching.score import PersonRecord
+from contacts.models import Account, Contact
+from contacts.normalize import PhoneError, phone_e164
+from contacts.services import account_create, contact_create
+from leads import scoring
+from leads.models import (
+    AssignmentRule,
+    ForecastCategory,
+    Lead,
+    LeadSource,
+    Opportunity,
+    Pipeline,
+    ScoringModel,
+    Stage,
+    StageChange,
+)
+from sfa.audit import audit_record, diff, snapshot
+from sfa.models import AuditAction, Role, User
+from sfa.permissions import require
+from sfa.services import model_update
+
+PERSON_FIELDS = ("first_name", "last_name", "title", "street", "city", "postcode", "region", "country", "birth_date")
+
+
+def person_record(data: dict[str, Any]) -> PersonRecord:
+    phones = []
+    for raw in [data.get("phone"), *(data.get("phones") or [])]:
+        if raw:
+            try:
+                phones.append(phone_e164(raw, (data.get("country") or "").upper() or None))
+            except PhoneError:
+                continue
+    return PersonRecord(
+        id=0,
+        first_name=data.get("first_name", ""),
+        last_name=data.get("last_name", ""),
+        emails=[e for e in [data.get("email"), *(data.get("emails") or [])] if e],
+        phones=phones,
+        company=data.get("company", ""),
+        street=data.get("street", ""),
+        city=data.get("city", ""),
+        postcode=data.get("postcode", ""),
+        country=data.get("country", ""),
+        birth_date=data.get("birth_date"),
+    )
+
+
+# --- Leads ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    actor: User | None,
+    person: dict[str, Any],
+    source: str = LeadSource.MANUAL,
+    source_detail: str = "",
+    company: str = "",
+    interests: list[str] | None = None,
+    buying_patterns: str = "",
+    notes: str = "",
+    owner: User | None = None,
+    lead_import=None,
+    assign: bool = True,
+) -> Lead:
+    """A lead for the person described by ``person`` (first_name, last_name, email, phone, address …).
+
+    The matching engine decides who the person is: a sure match (a customer or an earlier lead) gets the
+    new lead on their existing record, so the timeline and the outreach guard see one person; otherwise a
+    new prospect contact is made, and a possible match goes to the review queue.
+    """
+    if actor is not None:
+        require(actor, "add", Lead)
+    if source not in LeadSource.values:
+        raise ValidationError({"source": f"Unknown source {source!r}."})
+    if not (person.get("last_name") or "").strip():
+        raise ValidationError({"last_name": "A lead needs at least a last name."})
+    record = person_record({**person, "company": company})
+    candidates = contact_candidates(record)
+    if candidates and candidates[0].score >= LINK:
+        contact = Contact.objects.get(pk=candidates[0].id)
+    else:
+        contact = contact_create(
+            actor=actor,
+            allow_duplicate=True,
+            source="import" if lead_import else "create",
+            is_prospect=True,
+            owner=owner or actor or _fallback_owner(),
+            emails=record.emails,
+            phones=record.phones,
+            **{k: person[k] for k in PERSON_FIELDS if person.get(k) not in (None, "")},
+        )
+    lead = Lead.objects.create(
+        contact=contact,
+        company=company.strip(),
+        source=source,
+        source_detail=source_detail,
+        interests=sorted({i.strip().lower() for i in interests or [] if i.strip()}),
+        buying_patterns=buying_patterns,
+        notes=notes,
+        owner=owner,
+        assigned_at=timezone.now() if owner else None,
+        lead_import=lead_import,
+    )
+    audit_record(actor=actor, instance=lead, action=AuditAction.CREATE, changes=diff({}, snapshot(lead)))
+    if owner is None and assign:
+        lead_assign(lead=lead, actor=None)
+    lead_score(lead=lead)
+    return lead
+
+
+def _fallback_owner() -> User:
+    owner = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    if owner is None:
+        raise ValidationError("No active admin to own records created without a user.")
+    return owner
+
+
+def lead_assign(*, lead: Lead, actor: User | None, owner: User | None = None) -> Lead:
+    """Give the lead to ``owner``, or to the rep the first matching assignment rule picks (else: unassigned)."""
+    if actor is not None:
+        require(actor, "assign", lead)
+    rule = None
+    if owner is None:
+        rule, owner = _owner_by_rules(lead)
+    if owner is None:
+        return lead
+    model_update(
+        instance=lead,
+        actor=actor,
+        data={"owner": owner, "team": owner.team, "assigned_at": timezone.now()},
+        note=f"assigned by rule {rule}" if rule else "",
+    )
+    if lead.contact.is_prospect and lead.contact.owner_id != owner.pk:
+        model_update(instance=lead.contact, actor=actor, data={"owner": owner}, note="follows its lead")
+    return lead
+
+
+def _owner_by_rules(lead: Lead) -> tuple[AssignmentRule | None, User | None]:
+    contact = lead.contact
+    for rule in AssignmentRule.objects.filter(is_active=True).select_related("team"):
+        if rule.country and rule.country.upper() != (contact.country or "").upper():
+            continue
+        if rule.region and rule.region.lower() != (contact.region or "").lower():
+            continue
+        if rule.postcode_prefix and not (contact.postcode or "").startswith(rule.postcode_prefix):
+            continue
+        if rule.interest and rule.interest.lower() not in (lead.interests or []):
+            continue
+        if rule.source and rule.source != lead.source:
+            continue
+        reps = list(User.objects.filter(team=rule.team, is_active=True, role=Role.REP).order_by("pk"))
+        if not reps:
+            continue
+        if rule.method == AssignmentRule.Method.LEAST_LOADED:
+            load = dict(
+                Lead.objects.filter(owner__in=reps, status__in=[Lead.Status.NEW, Lead.Status.WORKING])
+                .values_list("owner")
+                .annotate(n=Count("id"))
+            )
+            chosen = min(reps, key=lambda u: (load.get(u.pk, 0), u.pk))
+        else:
+            after = [u for u in reps if rule.last_assigned_id and u.pk > rule.last_assigned_id]
+            chosen = (after or reps)[0]
+            AssignmentRule.objects.filter(pk=rule.pk).update(last_assigned=chosen)
+        return rule, chosen
+    return None, None
+
+
+def lead_score(*, lead: Lead) -> Lead:
+    x = scoring.features(lead)
+    model = ScoringModel.objects.filter(is_active=True).first()
+    result = (
+        scoring.score_with_model(x, {"version": model.version, "coefficients": model.coefficients})
+        if model
+        else scoring.score_with_rules(x)
+    )
+    Lead.objects.filter(pk=lead.pk).update(
+        score=result.value, score_reasons=result.reasons, score_model=result.model, scored_at=timezone.now()
+    )
+    lead.score, lead.score_reasons, lead.score_model = result.value, result.reasons, result.model
+    return lead
+
+
+def scoring_retrain() -> ScoringModel | None:
+    """Train on every converted and disqualified lead; activate the new model and rescore open leads."""
+    closed = Lead.objects.filter(status__in=[Lead.Status.CONVERTED, Lead.Status.DISQUALIFIED]).select_related("contact")
+    samples = [(scoring.features(lead), int(lead.status == Lead.Status.CONVERTED)) for lead in closed.iterator()]
+    fitted = scoring.train(samples)
+    if fitted is None:
+        return None
+    with transaction.atomic():
+        ScoringModel.objects.update(is_active=False)
+        model = ScoringModel.objects.create(
+            version=fitted["version"],
+            coefficients=fitted["coefficients"],
+            samples=fitted["samples"],
+            converted=fitted["converted"],
+            accuracy=fitted["accuracy"],
+        )
+    for lead in Lead.objects.filter(
+        status__in=[Lead.Status.NEW, Lead.Status.WORKING, Lead.Status.QUALIFIED]
+    ).iterator():
+        lead_score(lead=lead)
+    return model
+
+
+LEAD_FIELDS = ("company", "interests", "buying_patterns", "notes", "source_detail")
+
+
+def lead_update(*, lead: Lead, actor: User, data: dict[str, Any]) -> list[str]:
+    require(actor, "change", lead)
+    unknown = set(data) - {*LEAD_FIELDS, "status"}
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This cannot be changed here."))
+    if "status" in data:
+        allowed = {
+            Lead.Status.NEW: {"working", "qualified", "disqualified"},
+            Lead.Status.WORKING: {"qualified", "disqualified", "new"},
+            Lead.Status.QUALIFIED: {"working", "disqualified"},
+            Lead.Status.DISQUALIFIED: {"working"},
+        }
+        if data["status"] != lead.status and data["status"] not in allowed.get(lead.status, set()):
+            raise ValidationError(
+                {
+                    "status": f"A {lead.get_status_display().lower()} lead cannot become "
+                    f"{data['status']} (conversion has its own step)."
+                }
+            )
+        if data["status"] == Lead.Status.DISQUALIFIED and not (data.get("disqualify_reason") or lead.disqualify_reason):
+            raise ValidationError({"disqualify_reason": "Say why the lead is disqualified."})
+    changed = model_update(instance=lead, actor=actor, data=data)
+    if changed:
+        lead_score(lead=lead)
+    return changed
+
+
+def lead_disqualify(*, lead: Lead, actor: User, reason: str) -> Lead:
+    require(actor, "change", lead)
+    if not reason.strip():
+        raise ValidationError({"disqualify_reason": "Say why the lead is disqualified."})
+    model_update(
+        instance=lead, actor=actor, data={"status": Lead.Status.DISQUALIFIED, "disqualify_reason": reason.strip()}
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_convert(
+    *,
+    lead: Lead,
+    actor: User,
+    account: Account | None = None,
+    new_account_name: str = "",
+    opportunity: dict[str, Any] | None = None,
+) -> Lead:
+    """Lead -> account (the one given, an existing one the matching engine finds, or a new one) + contact
+    (the lead's person, now a customer) + an optional opportunity. The lead stays, marked converted."""
+    lead = Lead.objects.select_for_update().select_related("contact").get(pk=lead.pk)
+    require(actor, "convert", lead)
+    if lead.status == Lead.Status.CONVERTED:
+        raise ValidationError("This lead was converted already.")
+    if lead.status == Lead.Status.DISQUALIFIED:
+        raise ValidationError("A disqualified lead cannot be converted; reopen it first.")
+    contact = lead.contact
+    name = (new_account_name or lead.company).strip()
+    if account is None and contact.account_id:
+        account = contact.account
+    if account is None and name:
+        found = account_candidates(name, contact.city)
+        account = (
+            Account.objects.get(pk=found[0].id)
+            if found and found[0].score >= LINK
+            else account_create(
+                actor=actor,
+                name=name,
+                city=contact.city,
+                country=contact.country,
+                street=contact.street,
+                postcode=contact.postcode,
+                owner=lead.owner or actor,
+                allow_duplicate=True,
+                source="conversion",
+            )
+        )
+    model_update(
+        instance=contact,
+        actor=actor,
+        data={"is_prospect": False, "account": account or contact.account, "owner": lead.owner or contact.owner},
+        note="lead converted",
+    )
+    opp = None
+    if opportunity:
+        opp = opportunity_create(
+            actor=actor,
+            account=account,
+            contact=contact,
+            lead=lead,
+            owner=lead.owner or actor,
+            via="conversion",
+            **opportunity,
+        )
+    model_update(
+        instance=lead,
+        actor=actor,
+        data={
+            "status": Lead.Status.CONVERTED,
+            "converted_at": timezone.now(),
+            "converted_by": actor,
+            "converted_account": account,
+            "converted_opportunity": opp,
+        },
+    )
+    return lead
+
+
+# --- Pipelines and opportunities -----------------------------------------------------------------
+
+DEFAULT_STAGES = (
+    ("Prospecting", 10, ForecastCategory.PIPELINE),
+    ("Qualification", 20, ForecastCategory.PIPELINE),
+    ("Needs analysis", 40, ForecastCategory.BEST_CASE),
+    ("Proposal", 60, ForecastCategory.BEST_CASE),
+    ("Negotiation", 80, ForecastCategory.COMMIT),
+    ("Closed won", 100, ForecastCategory.CLOSED_WON),
+    ("Closed lost", 0, ForecastCategory.CLOSED_LOST),
+)
+
+
+def pipeline_default() -> Pipeline:
+    """The default pipeline, created with the usual stages on first use."""
+    pipeline = Pipeline.objects.filter(is_default=True).first()
+    if pipeline is None:
+        with transaction.atomic():
+            pipeline = Pipeline.objects.create(name="Sales", is_default=True)
+            Stage.objects.bulk_create(
+                Stage(pipeline=pipeline, name=n, order=i, probability=p, forecast_category=c)
+                for i, (n, p, c) in enumerate(DEFAULT_STAGES, start=1)
+            )
+    return pipeline
+
+
+TRACKED = ("stage_id", "amount", "probability", "expected_close", "forecast_category", "lost_reason")
+
+
+def _may_own(actor: User, owner: User) -> bool:
+    """A rep owns their own deals; a manager hands deals within their teams; an admin to anyone."""
+    from sfa.permissions import team_member_ids
+
+    if not owner.is_active:
+        return False
+    if actor.is_admin or owner.pk == actor.pk:
+        return True
+    return actor.is_manager and owner.pk in team_member_ids(actor)
+
+
+def _money(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({"amount": f"{value!r} is not an amount."}) from exc
+    if amount < 0:
+        raise ValidationError({"amount": "An amount cannot be negative."})
+    return amount
+
+
+@transaction.atomic
+def opportunity_create(
+    *,
+    actor: User,
+    name: str,
+    expected_close: date,
+    owner: User | None = None,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    lead: Lead | None = None,
+    pipeline: Pipeline | None = None,
+    stage: Stage | None = None,
+    amount: Any = 0,
+    currency: str = "EUR",
+    next_step: str = "",
+    next_step_date: date | None = None,
+    via: str = "form",
+    at=None,
+) -> Opportunity:
+    require(actor, "add", Opportunity)
+    pipeline = pipeline or pipeline_default()
+    stage = stage or pipeline.stages.order_by("order").first()
+    if stage.pipeline_id != pipeline.pk:
+        raise ValidationError({"stage": f"{stage} is not a stage of the {pipeline} pipeline."})
+    if owner is not None and not _may_own(actor, owner):
+        raise PermissionDenied(f"You may not make {owner} the owner of an opportunity.")
+    if stage.forecast_category == ForecastCategory.CLOSED_LOST:
+        raise ValidationError({"stage": "A new opportunity cannot start lost."})
+    if not name.strip():
+        raise ValidationError({"name": "An opportunity needs a name."})
+    opp = Opportunity.objects.create(
+        name=name.strip(),
+        account=account,
+        contact=contact,
+        lead=lead,
+        owner=owner or actor,
+        pipeline=pipeline,
+        stage=stage,
+        amount=_money(amount),
+        currency=currency.upper()[:3],
+        probability=stage.probability,
+        forecast_category=stage.forecast_category,
+        expected_close=expected_close,
+        next_step=next_step,
+        next_step_date=next_step_date,
+        created_at=at or timezone.now(),
+        closed_at=(at or timezone.now()) if stage.is_closed else None,
+    )
+    StageChange.objects.create(
+        opportunity=opp,
+        by=actor,
+        via=via,
+        from_stage=None,
+        to_stage=stage,
+        at=at or timezone.now(),
+        changes={
+            "stage_id": [None, stage.pk],
+            "amount": [None, str(opp.amount)],
+            "probability": [None, opp.probability],
+            "expected_close": [None, expected_close.isoformat()],
+        },
+    )
+    audit_record(actor=actor, instance=opp, action=AuditAction.CREATE, changes=diff({}, snapshot(opp)))
+    return opp
+
+
+OPPORTUNITY_FIELDS = (
+    "name",
+    "stage",
+    "amount",
+    "currency",
+    "probability",
+    "expected_close",
+    "next_step",
+    "next_step_date",
+    "lost_reason",
+    "owner",
+    "forecast_category",
+)
+
+
+@transaction.atomic
+def opportunity_update(
+    *, opportunity: Opportunity, actor: User, data: dict[str, Any], via: str = "form", at=None
+) -> list[str]:
+    """Change an opportunity; a change of stage, amount, probability, forecast category or close date is
+    recorded in its history. A new stage brings its probability and forecast category unless given."""
+    opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    require(actor, "change", opp)
+    unknown = set(data) - set(OPPORTUNITY_FIELDS)
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "Unknown field."))
+    data = dict(data)
+    if "amount" in data:
+        data["amount"] = _money(data["amount"])
+    if "owner" in data and data["owner"] != opp.owner and not _may_own(actor, data["owner"]):
+        raise PermissionDenied(f"You may not hand this opportunity to {data['owner']}.")
+    stage = data.get("stage")
+    if stage is not None and stage.pk != opp.stage_id:
+        if stage.pipeline_id != opp.pipeline_id:
+            raise ValidationError({"stage": f"{stage} is not a stage of the {opp.pipeline} pipeline."})
+        data.setdefault("probability", stage.probability)
+        data.setdefault("forecast_category", stage.forecast_category)
+        if stage.forecast_category == ForecastCategory.CLOSED_LOST and not (data.get("lost_reason") or opp.lost_reason):
+            raise ValidationError({"lost_reason": "Say why the opportunity was lost."})
+        data["closed_at"] = (at or timezone.now()) if stage.is_closed else None
+    before = {f: getattr(opp, f) for f in TRACKED}
+    changed = model_update(instance=opp, actor=actor, data=data)
+    after = {f: getattr(opp, f) for f in TRACKED}
+    moved = {f: [_plain(before[f]), _plain(after[f])] for f in TRACKED if before[f] != after[f]}
+    if moved:
+        StageChange.objects.create(
+            opportunity=opp,
+            by=actor,
+            via=via,
+            at=at or timezone.now(),
+            from_stage_id=before["stage_id"],
+            to_stage_id=after["stage_id"],
+            changes=moved,
+        )
+    opportunity.refresh_from_db()
+    return changed
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def opportunity_move(
+    *, opportunity: Opportunity, stage: Stage, actor: User, via: str = "board", lost_reason: str = ""
+) -> Opportunity:
+    """Drag and drop on the board: the same rules and history as any other change of stage."""
+    data: dict[str, Any] = {"stage": stage}
+    if lost_reason:
+        data["lost_reason"] = lost_reason
+    opportunity_update(opportunity=opportunity, actor=actor, data=data, via=via)
+    return opportunity
+
+
+def open_opportunities_q() -> Q:
+    return ~Q(forecast_category__in=[ForecastCategory.CLOSED_WON, ForecastCategory.CLOSED_LOST])

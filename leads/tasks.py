@@ -1,0 +1,11 @@
+"""Periodic lead jobs: retrain the scoring model on the conversions so far."""
+
+from celery import shared_task
+
+from leads.services import scoring_retrain
+
+
+@shared_task(name="leads.scoring_retrain")
+def retrain_scoring() -> str:
+    model = scoring_retrain()
+    return model.version if model else "not enough history: the rules fallback keeps scoring"
