@@ -80,4 +80,4 @@ class ConfigurationFactory(factory.django.DjangoModelFactory):
     currency = "EUR"
     lead_time_days = 14
     sku_code = factory.LazyAttribute(lambda o: o.product.sku)
-    token = factory.Sequence(lambda n: f"token-{n:040d}")
+    token = factory.Sequence(lambda n: f"t{n:042d}")  # 43 characters, as secrets.token_urlsafe(32)
