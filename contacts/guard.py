@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Q
 
 from contacts.models import ChannelConsent, Contact, GuardRule, OutreachSettings, Purpose, Touch
@@ -53,8 +54,30 @@ class Verdict:
             self.level = level
 
 
+CACHE_SECONDS = 60  # rules change rarely; services clear the cache when they do
+
+
 def outreach_settings() -> OutreachSettings:
-    return OutreachSettings.objects.first() or OutreachSettings()
+    limits = cache.get("sfa:outreach-settings")
+    if limits is None:
+        limits = OutreachSettings.objects.first() or OutreachSettings()
+        cache.set("sfa:outreach-settings", limits, CACHE_SECONDS)
+    return limits
+
+
+def guard_rule(purpose: Purpose) -> GuardRule | None:
+    key = f"sfa:guard-rule:{purpose.pk}"
+    rule = cache.get(key)
+    if rule is None:
+        rule = GuardRule.objects.filter(purpose=purpose, is_active=True).first() or False
+        cache.set(key, rule, CACHE_SECONDS)
+    return rule or None
+
+
+def guard_cache_clear(purpose: Purpose | None = None) -> None:
+    cache.delete("sfa:outreach-settings")
+    if purpose is not None:
+        cache.delete(f"sfa:guard-rule:{purpose.pk}")
 
 
 def _touch_conflict(touch: Touch, kind: str, message: str) -> Conflict:
@@ -104,25 +127,33 @@ def guard_check(
     if verdict.conflicts:
         verdict.level, verdict.hard = "block", True
 
-    base = Touch.objects.filter(direction=Touch.Direction.OUT, status__in=ACTIVE_STATUSES).select_related(
-        "user", "department", "contact"
-    )
+    # One query for both checks: the outbound touches around ``at`` on the contact (or on its account when
+    # the purpose's rule covers the whole account), wide enough for the rule's window and the cap's.
+    rule = guard_rule(purpose)
+    limits = outreach_settings()
+    account_wide = rule is not None and rule.scope == GuardRule.Scope.ACCOUNT and contact.account_id
+    reach = max(rule.window_days if rule else 0, limits.frequency_window_days if limits.frequency_cap else 0)
+    if not reach:
+        return verdict
+    nearby = Touch.objects.filter(
+        Q(account_id=contact.account_id) if account_wide else Q(contact_id=contact.pk),
+        direction=Touch.Direction.OUT,
+        status__in=ACTIVE_STATUSES,
+        at__gte=at - timedelta(days=reach),
+        at__lte=at + timedelta(days=reach),
+    ).select_related("user", "department", "contact")
     if exclude_touch_id:
-        base = base.exclude(pk=exclude_touch_id)
+        nearby = nearby.exclude(pk=exclude_touch_id)
+    touches = sorted(nearby, key=lambda t: t.at, reverse=True)
 
     # (1) the purpose's rule.
-    rule = GuardRule.objects.filter(purpose=purpose, is_active=True).first()
     if rule is not None:
         window = timedelta(days=rule.window_days)
-        scope = (
-            Q(account_id=contact.account_id)
-            if rule.scope == GuardRule.Scope.ACCOUNT and contact.account_id
-            else Q(contact_id=contact.pk)
-        )
-        others = base.filter(scope, purpose=purpose, at__gte=at - window, at__lte=at + window).exclude(
-            user_id=getattr(actor, "pk", None)
-        )
-        for touch in others.order_by("-at")[:10]:
+        actor_id = getattr(actor, "pk", None)
+        others = [
+            t for t in touches if t.purpose_id == purpose.pk and t.user_id != actor_id and abs(t.at - at) <= window
+        ]
+        for touch in others[:10]:
             when = "planned for" if touch.status != Touch.Status.DONE else "on"
             verdict.conflicts.append(
                 _touch_conflict(
@@ -136,10 +167,9 @@ def guard_check(
             verdict.raise_to("block" if rule.mode == GuardRule.Mode.BLOCK else "warn")
 
     # (3) the frequency cap.
-    limits = outreach_settings()
     if limits.frequency_cap:
         window = timedelta(days=limits.frequency_window_days)
-        recent = base.filter(contact_id=contact.pk, at__gt=at - window, at__lt=at + window).count()
+        recent = sum(1 for t in touches if t.contact_id == contact.pk and abs(t.at - at) < window)
         if recent >= limits.frequency_cap:
             verdict.conflicts.append(
                 Conflict(

@@ -73,7 +73,8 @@ class Account(Address):
         ordering = ["name_key", "id"]
         indexes = [
             models.Index(fields=["owner", "name_key"], name="account_owner_name_idx"),
-            models.Index(fields=["name_key"], name="account_name_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            # Search reads name prefixes as ranges of this ordinary index, in order (see contacts.selectors).
+            models.Index(fields=["name_key", "id"], name="account_name_idx"),
         ]
 
     def __str__(self) -> str:
@@ -113,7 +114,8 @@ class Contact(Address):
     class Meta:
         ordering = ["last_key", "first_key", "id"]
         indexes = [
-            models.Index(fields=["last_key", "first_key"], name="contact_name_idx"),
+            models.Index(fields=["last_key", "first_key", "id"], name="contact_name_idx"),
+            models.Index(fields=["first_key", "last_key", "id"], name="contact_first_name_idx"),
             models.Index(fields=["last_key"], name="contact_last_prefix_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["first_key"], name="contact_first_prefix_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["account", "last_key"], name="contact_account_idx"),

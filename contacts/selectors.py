@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from contacts.filters import AccountFilter, ContactFilter, FollowUpFilter, TouchFilter
@@ -103,60 +103,91 @@ class SearchResults:
     matched_by: str = ""
 
 
-def search(*, actor: User, query: str, limit: int = 8) -> SearchResults:
+def _key_prefix(field: str, prefix: str) -> Q:
+    """Keys starting with ``prefix``, as a range of the ordinary index.
+
+    PostgreSQL can then find the rows and return them in index order (LIMIT stops early); a LIKE would
+    need the pattern index, which is not in that order, unless the collation is C. Trailing 'z'/'9' are
+    dropped before incrementing the last character, so the upper bound stays a letter or digit in any
+    collation; callers re-check ``startswith`` in Python.
+    """
+    stem = prefix.rstrip("z9")
+    if not stem:
+        return Q(**{f"{field}__gte": prefix})
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": stem[:-1] + chr(ord(stem[-1]) + 1)})
+
+
+def search(*, actor: User, query: str, limit: int = 8, base: QuerySet | None = None) -> SearchResults:
     """One box for contacts and accounts: by name, e-mail, phone in any format, or company.
 
-    Every branch is an indexed prefix lookup (name keys, e-mail keys, E.164 numbers), so it stays fast
-    on a million contacts; the phone branch turns national or formatted input into an E.164 prefix.
+    Every branch is an indexed lookup (name keys as index ranges, e-mail keys, E.164 prefixes), so it
+    stays fast on a million contacts; the phone branch turns national or formatted input into an E.164
+    prefix. ``base`` (an already scoped and filtered contact queryset, e.g. the API's) replaces the default.
     """
     query = (query or "").strip()[:100]
     results = SearchResults(query=query)
     if len(query) < 2:
         return results
-    contacts = scoped(
-        actor,
-        Contact.objects.filter(merged_into__isnull=True).select_related("account").prefetch_related(*PRIMARY_CHANNELS),
-    )
+    contacts = base if base is not None else scoped(actor, Contact.objects.select_related("account"))
+    contacts = contacts.filter(merged_into__isnull=True)
     phone = phone_search_prefix(query)
     if phone:
         ids = ContactPhone.objects.filter(e164__startswith=phone).values_list("contact_id", flat=True)[: limit * 2]
         results.contacts = list(contacts.filter(pk__in=list(ids))[:limit])
         results.matched_by = "phone"
-        return results
-    if "@" in query:
-        ids = ContactEmail.objects.filter(email_key__startswith=email_key(query)).values_list("contact_id", flat=True)[
-            : limit * 2
-        ]
-        results.contacts = list(contacts.filter(pk__in=list(ids))[:limit])
+    elif "@" in query:
+        ids = ContactEmail.objects.filter(email_key__startswith=email_key(query)).values_list("contact_id", flat=True)
+        results.contacts = list(contacts.filter(pk__in=list(ids[: limit * 2]))[:limit])
         results.matched_by = "e-mail"
-        return results
-    key = name_key(query)
+    else:
+        _search_names(actor, contacts, name_key(query), limit, results)
+    prefetch_related_objects(results.contacts, *PRIMARY_CHANNELS)
+    return results
+
+
+def _search_names(actor: User, contacts: QuerySet, key: str, limit: int, results: SearchResults) -> None:
     words = key.split()
     accounts = (
         scoped(actor, Account.objects.filter(merged_into__isnull=True))
-        .filter(name_key__startswith=key)
+        .filter(_key_prefix("name_key", key))
         .order_by("name_key", "id")
     )
-    results.accounts = list(accounts[:limit])
+    results.accounts = [a for a in accounts[:limit] if a.name_key.startswith(key)]
     if len(words) == 1:
-        by_last = contacts.filter(last_key__startswith=key).order_by("last_key", "first_key", "id")[:limit]
-        by_first = contacts.filter(first_key__startswith=key).order_by("first_key", "last_key", "id")[:limit]
-        found = {c.pk: c for c in [*by_last, *by_first]}
+        arms = [
+            (
+                contacts.filter(_key_prefix("last_key", key)).order_by("last_key", "first_key", "id"),
+                lambda c: c.last_key.startswith(key),
+            ),
+            (
+                contacts.filter(_key_prefix("first_key", key)).order_by("first_key", "last_key", "id"),
+                lambda c: c.first_key.startswith(key),
+            ),
+        ]
     else:
         first, rest = words[0], " ".join(words[1:])
-        found = {
-            c.pk: c
-            for c in contacts.filter(
-                Q(first_key__startswith=first, last_key__startswith=rest)
-                | Q(last_key__startswith=first, first_key__startswith=rest)
-            ).order_by("last_key", "first_key", "id")[:limit]
-        }
+        arms = [
+            (
+                contacts.filter(_key_prefix("first_key", first), _key_prefix("last_key", rest)).order_by(
+                    "last_key", "first_key", "id"
+                ),
+                lambda c: c.first_key.startswith(first) and c.last_key.startswith(rest),
+            ),
+            (
+                contacts.filter(_key_prefix("last_key", first), _key_prefix("first_key", rest)).order_by(
+                    "last_key", "first_key", "id"
+                ),
+                lambda c: c.last_key.startswith(first) and c.first_key.startswith(rest),
+            ),
+        ]
+    found = {c.pk: c for qs, fits in arms for c in qs[:limit] if fits(c)}
+    if len(words) > 1:
+        found = {c.pk: c for c in sorted(found.values(), key=lambda c: (c.last_key, c.first_key, c.pk))}
     if len(found) < limit and results.accounts:
         for c in contacts.filter(account__in=results.accounts[:3]).order_by("last_key", "id")[: limit - len(found)]:
             found.setdefault(c.pk, c)
     results.contacts = list(found.values())[:limit]
     results.matched_by = "name"
-    return results
 
 
 def guard_report(*, actor: User, since: datetime, until: datetime) -> dict[str, Any]:

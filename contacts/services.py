@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from contacts.duplicates import account_duplicates_check, candidates_record, contact_duplicates_check
-from contacts.guard import Verdict, guard_check
+from contacts.guard import Verdict, guard_cache_clear, guard_check
 from contacts.matching.engine import account_keys_refresh, contact_candidates, contact_keys_refresh
 from contacts.matching.score import PersonRecord
 from contacts.models import (
@@ -406,6 +406,7 @@ def purpose_save(
             model_update(instance=rule, actor=actor, data=data)
     elif rule is not None and rule.is_active:
         model_update(instance=rule, actor=actor, data={"is_active": False})
+    transaction.on_commit(lambda: guard_cache_clear(purpose))
     return purpose
 
 
@@ -413,6 +414,7 @@ def outreach_settings_update(*, actor: User, data: dict[str, Any]) -> OutreachSe
     require(actor, "change", OutreachSettings)
     current = OutreachSettings.objects.first() or model_create(model=OutreachSettings, actor=actor, data={})
     model_update(instance=current, actor=actor, data=data)
+    transaction.on_commit(guard_cache_clear)
     return current
 
 

@@ -379,11 +379,16 @@ class ContactApi(ServiceViewSet):
         query = request.query_params.get("search", "").strip()
         if not query:
             return super().list(request, *args, **kwargs)
-        found = search(actor=request.user, query=query, limit=self.paginator.get_page_size(request) or 50)
-        ids = [c.pk for c in found.contacts]
-        rows = {c.pk: c for c in self.filter_queryset(self.get_queryset()).filter(pk__in=ids)}
-        results = [rows[pk] for pk in ids if pk in rows]
-        return Response({"next": None, "previous": None, "results": self.get_serializer(results, many=True).data})
+        # The search runs on the endpoint's own scoped and filtered queryset: the rows come back loaded once.
+        found = search(
+            actor=request.user,
+            query=query,
+            limit=self.paginator.get_page_size(request) or 50,
+            base=self.filter_queryset(self.get_queryset()).order_by(),
+        )
+        return Response(
+            {"next": None, "previous": None, "results": self.get_serializer(found.contacts, many=True).data}
+        )
 
     @extend_schema(
         request=s.ContactInputSerializer,
