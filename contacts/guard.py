@@ -141,19 +141,23 @@ def guard_check(
         status__in=ACTIVE_STATUSES,
         at__gte=at - timedelta(days=reach),
         at__lte=at + timedelta(days=reach),
-    ).select_related("user", "department", "contact")
+    )
     if exclude_touch_id:
         nearby = nearby.exclude(pk=exclude_touch_id)
-    touches = sorted(nearby, key=lambda t: t.at, reverse=True)
+    # Plain tuples for the arithmetic; full rows only for the few touches the user will be shown.
+    rows = sorted(
+        nearby.values_list("id", "contact_id", "purpose_id", "user_id", "at"), key=lambda r: r[4], reverse=True
+    )
 
     # (1) the purpose's rule.
     if rule is not None:
         window = timedelta(days=rule.window_days)
         actor_id = getattr(actor, "pk", None)
-        others = [
-            t for t in touches if t.purpose_id == purpose.pk and t.user_id != actor_id and abs(t.at - at) <= window
-        ]
-        for touch in others[:10]:
+        other_ids = [r[0] for r in rows if r[2] == purpose.pk and r[3] != actor_id and abs(r[4] - at) <= window][:10]
+        others = (
+            Touch.objects.filter(pk__in=other_ids).select_related("user", "department", "contact") if other_ids else []
+        )
+        for touch in sorted(others, key=lambda t: t.at, reverse=True):
             when = "planned for" if touch.status != Touch.Status.DONE else "on"
             verdict.conflicts.append(
                 _touch_conflict(
@@ -169,7 +173,7 @@ def guard_check(
     # (3) the frequency cap.
     if limits.frequency_cap:
         window = timedelta(days=limits.frequency_window_days)
-        recent = sum(1 for t in touches if t.contact_id == contact.pk and abs(t.at - at) < window)
+        recent = sum(1 for r in rows if r[1] == contact.pk and abs(r[4] - at) < window)
         if recent >= limits.frequency_cap:
             verdict.conflicts.append(
                 Conflict(

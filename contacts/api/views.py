@@ -13,7 +13,7 @@ from datetime import UTC
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Model, OuterRef, ProtectedError, QuerySet, Subquery
+from django.db.models import Count, Model, OuterRef, ProtectedError, QuerySet, Subquery, prefetch_related_objects
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -380,12 +380,16 @@ class ContactApi(ServiceViewSet):
         if not query:
             return super().list(request, *args, **kwargs)
         # The search runs on the endpoint's own scoped and filtered queryset: the rows come back loaded once.
+        # As-you-type results: 20 unless the caller asks for another page size. The search runs on the
+        # endpoint's own scoped, filtered queryset (without its prefetches, which the search does once).
+        limit = self.paginator.get_page_size(request) if request.query_params.get("page_size") else 20
         found = search(
             actor=request.user,
             query=query,
-            limit=self.paginator.get_page_size(request) or 50,
-            base=self.filter_queryset(self.get_queryset()).order_by(),
+            limit=limit,
+            base=self.filter_queryset(self.get_queryset()).order_by().prefetch_related(None),
         )
+        prefetch_related_objects(found.contacts, "consents")
         return Response(
             {"next": None, "previous": None, "results": self.get_serializer(found.contacts, many=True).data}
         )
