@@ -13,8 +13,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 
-from django.db.models import Prefetch
-
 from contacts.matching.keys import account_keys, person_keys, person_lookup_keys
 from contacts.matching.score import Evidence, PersonRecord, compare
 
@@ -63,17 +61,38 @@ def contact_record(contact) -> PersonRecord:
 
 
 def _contacts_by_id(ids: Iterable[int]) -> dict[int, PersonRecord]:
+    """The engine's view of these contacts (merged ones left out), read as plain rows: three queries
+    however many contacts, and no model instances, which cost more than the comparisons themselves."""
     from contacts.models import Contact, ContactEmail, ContactPhone
 
-    qs = (
-        Contact.objects.filter(pk__in=list(ids), merged_into__isnull=True)
-        .select_related("account")
-        .prefetch_related(
-            Prefetch("emails", queryset=ContactEmail.objects.only("contact_id", "email")),
-            Prefetch("phones", queryset=ContactPhone.objects.only("contact_id", "e164")),
-        )
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = Contact.objects.filter(pk__in=ids, merged_into__isnull=True).values_list(
+        "pk", "first_name", "last_name", "account__name", "street", "city", "postcode", "country", "birth_date"
     )
-    return {c.pk: contact_record(c) for c in qs}
+    emails: dict[int, list[str]] = defaultdict(list)
+    phones: dict[int, list[str]] = defaultdict(list)
+    for contact_id, email in ContactEmail.objects.filter(contact_id__in=ids).values_list("contact_id", "email"):
+        emails[contact_id].append(email)
+    for contact_id, e164 in ContactPhone.objects.filter(contact_id__in=ids).values_list("contact_id", "e164"):
+        phones[contact_id].append(e164)
+    return {
+        pk: PersonRecord(
+            id=pk,
+            first_name=first,
+            last_name=last,
+            emails=emails[pk],
+            phones=phones[pk],
+            company=company or "",
+            street=street,
+            city=city,
+            postcode=postcode,
+            country=country,
+            birth_date=birth,
+        )
+        for pk, first, last, company, street, city, postcode, country, birth in rows
+    }
 
 
 def contact_keys_refresh(contact_ids: Iterable[int]) -> None:
