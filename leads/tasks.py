@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from leads import imports  # noqa: F401  (registers the lead_import and lead_import_check jobs for the worker)
 from leads.services import scoring_retrain
 
 

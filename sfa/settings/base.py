@@ -218,6 +218,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- SFA ------------------------------------------------------------------------------------------
 SFA_EXPORT_DIR = MEDIA_ROOT / "exports"
+LEAD_IMPORT_MAX_ROWS = env.int("LEAD_IMPORT_MAX_ROWS", default=500_000)
+LEAD_IMPORT_MAX_BYTES = env.int("LEAD_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 # How many reverse proxies stand in front of the web processes and append to X-Forwarded-For; the
