@@ -166,8 +166,14 @@ def contacts_scan(*, progress=None, start_after: tuple[int, int] = (0, 0), batch
 
 
 def duplicates_scan_start(*, actor: User | None, rebuild_keys: bool = False):
-    """Queue a full scan as a background job (the review queue fills as it runs)."""
+    """Queue a full scan as a background job (the review queue fills as it runs).
+
+    ``actor`` None is the nightly beat job; users need the policy's ``scan`` right (managers, admins).
+    """
     from sfa.jobs import job_start
+
+    if actor is not None:
+        require(actor, "scan", MatchCandidate)
 
     return job_start(
         kind="duplicates_scan",

@@ -122,6 +122,7 @@ class MatchCandidatePolicy(Policy):
         "add": rule(NONE, NONE, NONE),  # the engine adds pairs
         "change": rule(ALL, ALL, ALL),
         "delete": rule(NONE, NONE, NONE),
+        "scan": rule(NONE, ALL, ALL),  # start a full scan of the database
     }
 
 

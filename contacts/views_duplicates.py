@@ -50,7 +50,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "review": REVIEW,
         "owners": User.objects.filter(is_active=True, role__in=["rep", "manager"]).order_by("last_name"),
         "sources": MatchCandidate.Source.choices,
-        "can_scan": request.user.is_admin or request.user.is_manager,
+        "can_scan": can(request.user, "scan", MatchCandidate),
     }
     return render(request, "contacts/duplicates/queue.html", context)
 
@@ -156,9 +156,5 @@ def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def scan(request: HttpRequest) -> HttpResponse:
-    if not (request.user.is_admin or request.user.is_manager):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("Managers and admins start a full scan.")
     job = duplicates_scan_start(actor=request.user, rebuild_keys=request.POST.get("rebuild") == "1")
     return redirect("job-detail", pk=job.pk)

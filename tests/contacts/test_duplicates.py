@@ -367,3 +367,16 @@ def test_many_records_are_matched_in_chunks_like_one_by_one(org, anna, bernd):
     for record in records:
         assert [m.id for m in many[record.id]] == [m.id for m in contact_candidates(record)]
     assert many["r1"][0].id == anna.pk and many["r3"] == []
+
+
+def test_only_managers_and_admins_start_a_full_scan(org, login, django_capture_on_commit_callbacks):
+    from django.core.exceptions import PermissionDenied
+
+    from contacts.duplicates import duplicates_scan_start
+
+    with pytest.raises(PermissionDenied):
+        duplicates_scan_start(actor=org.rep)
+    assert login(org.rep).post("/duplicates/scan/").status_code == 403
+    assert b"Scan all contacts now" not in login(org.rep).get("/duplicates/").content
+    with django_capture_on_commit_callbacks(execute=True):
+        assert login(org.manager).post("/duplicates/scan/").status_code == 302
