@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("contacts.urls")),
     path("", include("catalog.urls")),
     path("", include("leads.urls")),
+    path("", include("orders.urls")),
     path("api/", include(("sfa.api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

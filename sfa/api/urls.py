@@ -8,6 +8,7 @@ from catalog.api.urls import router as catalog_router
 from catalog.api.urls import urlpatterns as catalog_urlpatterns
 from contacts.api.urls import router as contacts_router
 from leads.api.urls import router as leads_router
+from orders.api.urls import router as orders_router
 from sfa.api import views
 
 router = DefaultRouter()
@@ -20,6 +21,7 @@ router.register("audit", views.AuditEventApi, basename="audit")
 router.registry.extend(contacts_router.registry)
 router.registry.extend(catalog_router.registry)
 router.registry.extend(leads_router.registry)
+router.registry.extend(orders_router.registry)
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainApi.as_view(), name="token"),

@@ -1,0 +1,3 @@
+"""Quotes, orders, stock and the fulfilment dashboard for staff (HTML + HTMX)."""
+
+staff_urlpatterns: list = []
