@@ -387,6 +387,9 @@ class Reservation(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["line", "warehouse"], name="reservation_one_per_warehouse")]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.line_id} @ {self.warehouse_id}"
+
 
 class OrderEvent(models.Model):
     """One transition of an order: who moved it from which status to which, when, and why."""
@@ -428,6 +431,9 @@ class ShipmentLine(models.Model):
     line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="shipment_lines")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × line {self.line_id} in shipment {self.shipment_id}"
 
 
 # --- The sales ledger -------------------------------------------------------------------------------
@@ -494,6 +500,9 @@ class DeliveryStat(models.Model):
         ordering = ["month", "product"]
         constraints = [models.UniqueConstraint(fields=["month", "product"], name="deliverystat_one_per_month")]
 
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.product_id}: {self.on_time}/{self.deliveries} on time"
+
 
 # --- Idempotent API creates and historical imports -----------------------------------------------------
 
@@ -511,6 +520,9 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"
 
 
 class OrderImport(models.Model):

@@ -1,5 +1,3 @@
-from django.urls import path
-
 from orders import views
 
 app_name = "orders"
