@@ -1,11 +1,10 @@
-from orders import views
+from orders import views, views_import, views_public
 
 app_name = "orders"
 
+# Each module owns its pages and lists its own patterns.
 urlpatterns = [
-    # Staff pages (quotes, orders, stock, fulfilment): see orders.views.
-    *views.staff_urlpatterns,
-    # Public pages (the configurator's quote request): see orders.views_public.
-    # --- public urls: start ---
-    # --- public urls: end ---
+    *views.staff_urlpatterns,  # quotes, orders, stock, fulfilment, settings
+    *views_import.import_urlpatterns,  # historical order imports
+    *views_public.public_urlpatterns,  # the configurator's quote request (no login)
 ]

@@ -173,6 +173,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contacts.nightly_duplicates_scan",
         "schedule": crontab(hour=2, minute=30),
     },
+    "orders-flag-at-risk": {"task": "orders.flag_at_risk", "schedule": crontab(hour=6, minute=30)},
+    "orders-expire-quotes": {"task": "orders.expire_quotes", "schedule": crontab(hour=0, minute=20)},
 }
 
 # --- REST API -------------------------------------------------------------------------------------

@@ -1,0 +1,3 @@
+"""Imports of historical orders (CSV): upload, map, preview, run, report, undo."""
+
+import_urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The public configurator's "request a quote" pages (no login)."""
+
+public_urlpatterns: list = []
