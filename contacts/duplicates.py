@@ -14,11 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from contacts.matching.engine import LINK, REVIEW, Match, _contacts_by_id, contact_candidates
+from contacts.matching.engine import LINK, REVIEW, Match, contact_candidates, contacts_by_id
 from contacts.matching.score import PersonRecord, compare
 from contacts.models import Account, Contact, MatchCandidate, MatchingSettings
 from sfa.models import User
 from sfa.permissions import require
+from sfa.services import model_create, model_update
 
 
 class DuplicateWarning(Exception):
@@ -34,6 +35,17 @@ class DuplicateBlocked(DuplicateWarning):
 
 def matching_settings() -> MatchingSettings:
     return MatchingSettings.objects.first() or MatchingSettings()
+
+
+def matching_settings_update(*, actor: User, contact_mode: str, account_mode: str) -> MatchingSettings:
+    """Warn or block, per object type, when a new record is a sure duplicate of an existing one (admins)."""
+    require(actor, "change", MatchingSettings)
+    for name, mode in (("contact_mode", contact_mode), ("account_mode", account_mode)):
+        if mode not in MatchingSettings.Mode.values:
+            raise ValidationError({name: f"Choose warn or block, not {mode!r}."})
+    current = MatchingSettings.objects.first() or model_create(model=MatchingSettings, actor=actor, data={})
+    model_update(instance=current, actor=actor, data={"contact_mode": contact_mode, "account_mode": account_mode})
+    return current
 
 
 def _judge(candidates: list[Match], mode: str, allow_duplicate: bool, subject: str) -> None:
@@ -140,7 +152,7 @@ def contacts_scan(*, progress=None, start_after: tuple[int, int] = (0, 0), batch
             pairs = [tuple(p) for p in cursor.fetchmany(batch)]
             if not pairs:
                 break
-            records = _contacts_by_id({i for p in pairs for i in p})
+            records = contacts_by_id({i for p in pairs for i in p})
             new = []
             for a, b in pairs:
                 if (a, b) in decided or a not in records or b not in records:

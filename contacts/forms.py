@@ -3,7 +3,7 @@
 from django import forms
 from django.utils import timezone
 
-from contacts.models import Account, Channel, ChannelConsent, GuardRule, Purpose, Touch
+from contacts.models import Account, Channel, ChannelConsent, GuardRule, MatchingSettings, Purpose, Touch
 from sfa.models import User
 
 
@@ -113,6 +113,15 @@ class OutreachSettingsForm(forms.Form):
     frequency_cap = forms.IntegerField(min_value=0, max_value=100, help_text="0 turns the cap off")
     frequency_window_days = forms.IntegerField(min_value=1, max_value=90)
     frequency_mode = forms.ChoiceField(choices=GuardRule.Mode.choices)
+
+
+class MatchingSettingsForm(forms.Form):
+    contact_mode = forms.ChoiceField(
+        label="New contacts", choices=MatchingSettings.Mode.choices, widget=forms.RadioSelect
+    )
+    account_mode = forms.ChoiceField(
+        label="New accounts", choices=MatchingSettings.Mode.choices, widget=forms.RadioSelect
+    )
 
 
 class CampaignForm(forms.Form):

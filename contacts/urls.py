@@ -28,6 +28,7 @@ urlpatterns = [
     path("duplicates/compare/", views_duplicates.compare, name="duplicates-compare"),
     path("duplicates/merge/", views_duplicates.merge, name="duplicates-merge"),
     path("duplicates/scan/", views_duplicates.scan, name="duplicates-scan"),
+    path("duplicates/settings/", views_duplicates.settings_view, name="duplicates-settings"),
     path("duplicates/<int:pk>/", views_duplicates.candidate, name="duplicates-pair"),
     path("duplicates/<int:pk>/dismiss/", views_duplicates.dismiss, name="duplicates-dismiss"),
     path("merges/<int:pk>/undo/", views_duplicates.undo, name="merge-undo"),

@@ -6,16 +6,22 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import selectors
-from contacts.duplicates import candidate_dismiss, duplicates_scan_start
+from contacts.duplicates import (
+    candidate_dismiss,
+    duplicates_scan_start,
+    matching_settings,
+    matching_settings_update,
+)
+from contacts.forms import MatchingSettingsForm
 from contacts.matching.engine import LINK, REVIEW
 from contacts.merge import merge_preview, merge_undo, records_merge
-from contacts.models import Account, Contact, MatchCandidate, Merge
+from contacts.models import Account, Contact, MatchCandidate, MatchingSettings, Merge
 from sfa.listing import Sort, keyset_page
 from sfa.models import User
-from sfa.permissions import can, get_object_for
+from sfa.permissions import can, get_object_for, require
 
 QUEUE_SORTS = [Sort("score", "score", "Score")]
 MODELS = {"contact": Contact, "account": Account}
@@ -51,6 +57,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "owners": User.objects.filter(is_active=True, role__in=["rep", "manager"]).order_by("last_name"),
         "sources": MatchCandidate.Source.choices,
         "can_scan": can(request.user, "scan", MatchCandidate),
+        "can_configure": can(request.user, "change", MatchingSettings),
+        "matching": matching_settings(),
     }
     return render(request, "contacts/duplicates/queue.html", context)
 
@@ -158,3 +166,32 @@ def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 def scan(request: HttpRequest) -> HttpResponse:
     job = duplicates_scan_start(actor=request.user, rebuild_keys=request.POST.get("rebuild") == "1")
     return redirect("job-detail", pk=job.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def settings_view(request: HttpRequest) -> HttpResponse:
+    """Admins choose, per object type, whether a sure duplicate on create is a warning or a block."""
+    require(request.user, "change", MatchingSettings)
+    current = matching_settings()
+    form = MatchingSettingsForm(
+        request.POST or None, initial={"contact_mode": current.contact_mode, "account_mode": current.account_mode}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            matching_settings_update(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Duplicate check settings saved.")
+            return redirect("contacts:duplicates")
+    context = {
+        "title": "Duplicate check on create",
+        "form": form,
+        "cancel_url": "/duplicates/",
+        "intro": (
+            "When someone creates a contact or an account that the matching engine judges to be the same as an "
+            "existing one: warn (they see the candidates and may go ahead, the API answers 409 unless "
+            "allow_duplicate is set) or block (the record cannot be created; the existing one is used)."
+        ),
+    }
+    return render(request, "sfa/form.html", context, status=400 if request.method == "POST" else 200)

@@ -60,7 +60,7 @@ def contact_record(contact) -> PersonRecord:
     )
 
 
-def _contacts_by_id(ids: Iterable[int]) -> dict[int, PersonRecord]:
+def contacts_by_id(ids: Iterable[int]) -> dict[int, PersonRecord]:
     """The engine's view of these contacts (merged ones left out), read as plain rows: three queries
     however many contacts, and no model instances, which cost more than the comparisons themselves."""
     from contacts.models import Contact, ContactEmail, ContactPhone
@@ -102,7 +102,7 @@ def contact_keys_refresh(contact_ids: Iterable[int]) -> None:
     ids = list(contact_ids)
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        records = _contacts_by_id(chunk)
+        records = contacts_by_id(chunk)
         MatchKey.objects.filter(subject="contact", object_id__in=chunk).delete()
         MatchKey.objects.bulk_create(
             [
@@ -142,7 +142,7 @@ def contact_candidates(record: PersonRecord, *, exclude: Iterable[int] = ()) -> 
         - excluded
     )
     found = []
-    for cid, other in _contacts_by_id(ids).items():
+    for cid, other in contacts_by_id(ids).items():
         evidence = compare(record, other)
         if evidence.score >= REVIEW:
             found.append(Match(id=cid, score=evidence.score, reasons=evidence.reasons))
@@ -171,7 +171,7 @@ def contact_candidates_many(records: list[PersonRecord], *, chunk: int = 2000) -
             r.id: {i for k in keys_of[r.id] if len(owners.get(k, ())) <= MAX_BLOCK for i in owners.get(k, ())}
             for r in part
         }
-        existing = _contacts_by_id(set().union(*candidate_ids.values())) if candidate_ids else {}
+        existing = contacts_by_id(set().union(*candidate_ids.values())) if candidate_ids else {}
         for record in part:
             matches = []
             for cid in candidate_ids[record.id]:

@@ -21,9 +21,17 @@ from contacts.models import (
     GuardLog,
     MatchCandidate,
     MatchingSettings,
+    Merge,
     Touch,
 )
-from contacts.services import consent_set, contact_create, contact_update, followup_create, touch_log
+from contacts.services import (
+    account_create,
+    consent_set,
+    contact_create,
+    contact_update,
+    followup_create,
+    touch_log,
+)
 from sfa.models import AuditEvent
 
 # --- the engine --------------------------------------------------------------------------------
@@ -380,3 +388,49 @@ def test_only_managers_and_admins_start_a_full_scan(org, login, django_capture_o
     assert b"Scan all contacts now" not in login(org.rep).get("/duplicates/").content
     with django_capture_on_commit_callbacks(execute=True):
         assert login(org.manager).post("/duplicates/scan/").status_code == 302
+
+
+# --- settings and accounts through the queue ------------------------------------------------------
+
+
+def test_admins_switch_the_check_on_create_to_block_per_type_and_reps_cannot(org, login, anna):
+    assert login(org.rep).get("/duplicates/settings/").status_code == 403
+    client = login(org.admin)
+    assert "Duplicate check on create" in client.get("/duplicates/settings/").content.decode()
+    bad = client.post("/duplicates/settings/", {"contact_mode": "shout", "account_mode": "warn"})
+    assert bad.status_code == 400 and not MatchingSettings.objects.exists()
+    response = client.post("/duplicates/settings/", {"contact_mode": "block", "account_mode": "warn"})
+    assert response.status_code == 302
+    assert (MatchingSettings.objects.get().contact_mode, MatchingSettings.objects.get().account_mode) == (
+        "block",
+        "warn",
+    )
+    assert AuditEvent.objects.filter(content_type__model="matchingsettings").exists()
+    with pytest.raises(DuplicateBlocked):
+        contact_create(actor=org.rep, first_name="Anna", last_name="Schmidt", phones=["+49 30 1234567"])
+    # Accounts still only warn: allowed on request.
+    account_create(actor=org.rep, name=anna.account.name, city=anna.account.city, allow_duplicate=True)
+
+
+def test_two_accounts_merge_through_the_queue_with_their_contacts_and_undo(org, login, acme):
+    twin = account_create(actor=org.rep, name="ACME Gmbh.", city="Berlin", allow_duplicate=True)
+    person = contact_create(actor=org.rep, first_name="Jo", last_name="Twin", account=twin, allow_duplicate=True)
+    pair = MatchCandidate.objects.get(subject="account")
+    assert {pair.a_id, pair.b_id} == {acme.pk, twin.pk}
+    client = login(org.rep)
+    page = client.get(client.get(f"/duplicates/{pair.pk}/").url).content.decode()
+    assert "Are these the same account?" in page
+    response = client.post(
+        "/duplicates/merge/", {"subject": "account", "ids": f"{acme.pk},{twin.pk}", "survivor": acme.pk}
+    )
+    assert response.status_code == 302 and response.url.endswith(f"/{acme.pk}/")
+    person.refresh_from_db()
+    twin.refresh_from_db()
+    assert person.account_id == acme.pk and twin.merged_into_id == acme.pk
+    pair.refresh_from_db()
+    assert pair.status == "merged"
+    assert client.get(f"/accounts/{twin.pk}/").status_code == 302  # the old address leads to the survivor
+    merge_undo(merge=Merge.objects.order_by("-id").first(), actor=org.rep)
+    person.refresh_from_db()
+    twin.refresh_from_db()
+    assert person.account_id == twin.pk and twin.merged_into_id is None
