@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -19,7 +20,13 @@ _DIGITS = re.compile(r"\D+")
 
 def fold(text: str) -> str:
     """Lower case, accents removed (é -> e, ß -> ss), spaces collapsed."""
-    text = unicodedata.normalize("NFKD", text or "")
+    return _fold(text or "")
+
+
+# Imports and scans fold the same few thousand first names, surnames and cities millions of times.
+@lru_cache(maxsize=65536)
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     return _SPACES.sub(" ", text).strip()
 
