@@ -566,6 +566,54 @@ def touch_log(
 
 
 @transaction.atomic
+def touch_record(
+    *,
+    contact: Contact,
+    purpose: Purpose,
+    channel: str = Channel.EMAIL,
+    direction: str = Touch.Direction.OUT,
+    user: User | None = None,
+    actor: User | None = None,
+    notes: str = "",
+    at: datetime | None = None,
+    outcome: str = "",
+) -> Touch:
+    """Record a done touch that the system made or saw (an order confirmation, a shipping notice, a web
+    request) on the customer's timeline.
+
+    Not outreach, so the guard does not judge it; it is audited and carries the department like any touch.
+    ``user`` is whom the touch is attributed to (the order's owner) and ``actor`` who caused it (None: the
+    system); a touch needs one of them.
+    """
+    attributed = user or actor
+    if attributed is None:
+        raise ValidationError({"user": "Say whom the touch is attributed to."})
+    if channel not in Channel.values:
+        raise ValidationError({"channel": f"Unknown channel {channel!r}."})
+    if direction not in Touch.Direction.values:
+        raise ValidationError({"direction": f"Unknown direction {direction!r}."})
+    if outcome and outcome not in Touch.Outcome.values:
+        raise ValidationError({"outcome": f"Unknown outcome {outcome!r}."})
+    touch = Touch.objects.create(
+        contact=contact,
+        account_id=contact.account_id,
+        channel=channel,
+        direction=direction,
+        purpose=purpose,
+        status=Touch.Status.DONE,
+        at=at or timezone.now(),
+        outcome=outcome,
+        notes=notes,
+        user=attributed,
+        department_id=attributed.department_id,
+    )
+    audit_record(
+        actor=actor, instance=touch, action=AuditAction.CREATE, changes=diff({}, snapshot(touch)), note="system record"
+    )
+    return touch
+
+
+@transaction.atomic
 def touch_update(*, touch: Touch, actor: User, data: dict[str, Any]) -> list[str]:
     """Change the outcome or notes of a touch, or mark a planned touch done."""
     require(actor, "change", touch)

@@ -144,6 +144,17 @@ class StockLevel(models.Model):
         return self.on_hand - self.reserved
 
 
+class NumberSequence(models.Model):
+    """The last number given out in one series (``Q`` quotes, ``SO`` orders): ``orders.services.numbers_next``
+    locks the row, so two transactions never hand out the same number."""
+
+    prefix = models.CharField(max_length=10, unique=True)
+    last = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.last:06d}"
+
+
 # --- Quotes -----------------------------------------------------------------------------------------
 
 
