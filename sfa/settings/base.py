@@ -211,6 +211,10 @@ SPECTACULAR_SETTINGS = {
         "MatchSubjectEnum": "contacts.models.MatchKey.Subject",
         "LeadSourceEnum": "leads.models.LeadSource",
         "LeadStatusEnum": "leads.models.Lead.Status",
+        "QuoteStatusEnum": "orders.models.Quote.Status",
+        "QuoteSourceEnum": "orders.models.Quote.Source",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "OrderSourceEnum": "orders.models.Order.Source",
     },
     # Swagger UI from the drf-spectacular-sidecar package, served by whitenoise: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
