@@ -30,6 +30,7 @@ from contacts.matching.engine import LINK, contact_candidates
 from contacts.matching.score import PersonRecord
 from contacts.models import Account, Campaign, Channel, Contact, FollowUp, GuardLog, Purpose, Touch
 from contacts.normalize import PhoneError, phone_e164
+from contacts.ui import customer_panels
 from sfa.audit import audit_history
 from sfa.listing import Sort, keyset_page
 from sfa.models import Department
@@ -93,6 +94,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "consent_form": ConsentForm(),
         "history": audit_history(actor=request.user, instance=contact, limit=30),
         "merges": selectors.merges_into(actor=request.user, record=contact)[:10],
+        "panels": customer_panels(request, contact),
     }
     return render_page(request, "contacts/contact_detail.html", context, partial="timeline")
 
@@ -281,6 +283,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_change": can(request.user, "change", account),
         "history": audit_history(actor=request.user, instance=account, limit=30),
         "merges": selectors.merges_into(actor=request.user, record=account)[:10],
+        "panels": customer_panels(request, account),
     }
     return render_page(request, "contacts/account_detail.html", context, partial="timeline")
 

@@ -27,6 +27,7 @@ from leads import reports, selectors, services
 from leads.filters import OpportunityFilter
 from leads.models import ForecastCategory, Opportunity, Pipeline, Stage
 from leads.services import pipeline_default
+from leads.ui import opportunity_panels
 from sfa.filters import apply_filters
 from sfa.listing import Sort, keyset_page
 from sfa.models import User
@@ -453,6 +454,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": history,
         "stage_times": stage_times,
         "can_change": can_change,
+        "panels": opportunity_panels(request, opportunity),
         "tab": "list",
     }
     return render(request, "leads/pipeline/detail.html", context, status=status)
