@@ -45,3 +45,26 @@ def product_panels(request: HttpRequest, product: Product) -> list[tuple[Product
         if context is not None:
             shown.append((panel, context))
     return shown
+
+
+# --- The configurator's "Request a quote" ------------------------------------------------------------
+# A quote request makes a lead, a touch and a draft quote: that flow lives in orders (DESIGN.md), which the
+# catalog may not import. Orders registers how to reach its request form for a saved configuration; until
+# it does, the configurator shows no "Request a quote" button at all.
+
+_quote_request: dict[str, Callable[[Any], str]] = {}
+
+
+def quote_request_url_register(url_for: Callable[[Any], str]) -> None:
+    """``url_for(configuration) -> str``: the address of the quote request form for a saved configuration."""
+    _quote_request["url_for"] = url_for
+
+
+def quote_request_available() -> bool:
+    return "url_for" in _quote_request
+
+
+def quote_request_url(configuration) -> str | None:
+    """Where the customer asks for a quote on ``configuration``, or None when no app offers quote requests."""
+    url_for = _quote_request.get("url_for")
+    return url_for(configuration) if url_for is not None else None

@@ -48,7 +48,7 @@ from catalog.models import (
     ProductImage,
     RelatedProduct,
 )
-from catalog.ui import product_panels
+from catalog.ui import product_panels, quote_request_available, quote_request_url
 from sfa.audit import audit_history
 from sfa.listing import Sort, keyset_page
 from sfa.permissions import can, get_object_for, require
@@ -535,6 +535,7 @@ def configurator_context(product: Product, model: CompiledProduct, result: Resul
         "errors": [{"field": names.get(e.field, ""), "message": e.message} for e in result.errors],
         "touched": touched,
         "honeypot": HONEYPOT_FIELD,
+        "quote_request": quote_request_available(),
     }
 
 
@@ -582,6 +583,8 @@ def configure_save(request: HttpRequest, slug: str) -> HttpResponse:
         context = configurator_context(product, model, evaluate(model, choices), touched)
         context["save_failed"] = True
         return render(request, "catalog/configure.html", context, status=400)
+    if request.POST.get("then") == "quote" and (quote_url := quote_request_url(configuration)):
+        return redirect(quote_url)  # "Request a quote": saved first, then the request form (orders)
     messages.success(request, "Your configuration is saved. Copy the link below to share it or come back to it.")
     return redirect("catalog:configure-shared", slug=product.slug, token=configuration.token)
 
@@ -603,5 +606,6 @@ def configure_shared(request: HttpRequest, slug: str, token: str) -> HttpRespons
         saved=saved,
         share_url=request.build_absolute_uri(),
         price_changed=result.total != saved.total or result.currency != saved.currency,
+        quote_request_url=quote_request_url(saved),
     )
     return render(request, "catalog/configure.html", context)
