@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -254,3 +255,41 @@ def merges_into(*, actor: User, record) -> QuerySet:
 
     subject = "contact" if isinstance(record, Contact) else "account"
     return scoped(actor, Merge.objects.select_related("by")).filter(subject=subject, survivor_id=record.pk)
+
+
+def worked_for_purpose(
+    *, purpose: Purpose, since: datetime, contact_ids: Iterable[int] = (), account_ids: Iterable[int] = ()
+) -> tuple[set[int], set[int]]:
+    """Which of these contacts and accounts someone already works for ``purpose``: (contact ids, account ids).
+
+    Worked means an outbound touch for the purpose, done, planned or held (as the outreach guard counts
+    them), at or after ``since``; planned touches ahead count too. A contact counts when the touch was on
+    them, or, when the purpose's guard rule covers the whole account, on anyone of their account; an
+    account counts when anyone of it was touched. Like the guard, this is a company-wide fact and is not
+    scoped by a user: a background job asks it before handing out work.
+    """
+    from contacts.guard import ACTIVE_STATUSES, guard_rule
+
+    touches = Touch.objects.filter(
+        purpose=purpose, direction=Touch.Direction.OUT, status__in=ACTIVE_STATUSES, at__gte=since
+    )
+    rule = guard_rule(purpose)
+    account_wide = rule is not None and rule.scope == rule.Scope.ACCOUNT
+    contacts_worked: set[int] = set()
+    accounts_worked: set[int] = set()
+    wanted_contacts, wanted_accounts = sorted(set(contact_ids)), sorted(set(account_ids))
+    for start in range(0, len(wanted_contacts), 500):
+        batch = wanted_contacts[start : start + 500]
+        contacts_worked.update(touches.filter(contact_id__in=batch).values_list("contact_id", flat=True).distinct())
+        if account_wide:
+            account_of = dict(
+                Contact.objects.filter(pk__in=batch, account__isnull=False).values_list("pk", "account_id")
+            )
+            busy = set(
+                touches.filter(account_id__in=set(account_of.values())).values_list("account_id", flat=True).distinct()
+            )
+            contacts_worked.update(pk for pk, account_id in account_of.items() if account_id in busy)
+    for start in range(0, len(wanted_accounts), 500):
+        batch = wanted_accounts[start : start + 500]
+        accounts_worked.update(touches.filter(account_id__in=batch).values_list("account_id", flat=True).distinct())
+    return contacts_worked, accounts_worked

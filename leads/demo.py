@@ -113,3 +113,10 @@ def demo_pipeline(ctx: DemoContext) -> None:
     except ImportError:  # the pipeline's demo arrives with its pages
         return
     demo_opportunities(ctx)
+
+
+@demo_step(order=65)
+def demo_related_rules(ctx: DemoContext) -> None:
+    from leads.demo_related import demo_related_rules as write_rules
+
+    write_rules(ctx)

@@ -339,3 +339,94 @@ class ScoringModel(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+
+class RelatedProductRule(models.Model):
+    """Customers who bought A within the last N months, and never B, get a lead, or an opportunity on
+    their account for the account's owner (``leads.services_related``).
+
+    A is the products chosen here plus every product the catalog relates B to by one of ``relation_kinds``
+    (B is its accessory, upgrade, successor or consumable), so a rule follows the catalog as it grows.
+    """
+
+    class Action(models.TextChoices):
+        LEAD = "lead", "A lead for each person who bought"
+        OPPORTUNITY = "opportunity", "An opportunity on the account, for the account's owner"
+
+    name = models.CharField(max_length=120, unique=True)
+    offer_product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="+", help_text="B: the product to offer"
+    )
+    bought_products = models.ManyToManyField(
+        "catalog.Product", blank=True, related_name="+", help_text="A: customers who bought one of these"
+    )
+    relation_kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A also: the products B is an accessory, upgrade, successor or consumable of in the catalog",
+    )
+    within_months = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="Who bought A in this many months up to today",
+    )
+    purpose = models.ForeignKey(
+        "contacts.Purpose",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Whoever was worked for it inside its guard window gets nothing",
+    )
+    action = models.CharField(max_length=12, choices=Action.choices, default=Action.LEAD)
+    is_active = models.BooleanField(default=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_run_counts = models.JSONField(default=dict, blank=True, help_text="What the last run found and made")
+    job = models.ForeignKey("sfa.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(within_months__gte=1, within_months__lte=120), name="relatedrule_months_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RelatedProductOffer(models.Model):
+    """One customer a related-product rule made a lead or an opportunity for.
+
+    While that lead or opportunity is open the rule makes no other for the customer; once it is closed,
+    only a purchase of A after ``last_bought_on`` brings a new one (a rep's "not interested" stands).
+    """
+
+    rule = models.ForeignKey(RelatedProductRule, on_delete=models.CASCADE, related_name="offers")
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, null=True, blank=True, related_name="related_product_offers"
+    )
+    account = models.ForeignKey(
+        "contacts.Account", on_delete=models.CASCADE, null=True, blank=True, related_name="related_product_offers"
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    last_bought_on = models.DateField(help_text="The customer's latest purchase of A the offer was made for")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["rule", "-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["rule", "contact"], name="relatedoffer_rule_contact_idx"),
+            models.Index(fields=["rule", "account"], name="relatedoffer_rule_account_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contact__isnull=False) | Q(account__isnull=False), name="relatedoffer_has_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.account_id or ''}/{self.contact_id or ''} on {self.last_bought_on}"

@@ -1,6 +1,6 @@
 """Who may see and change leads, imports, pipelines and opportunities (see docs/permissions.md)."""
 
-from leads.models import AssignmentRule, Lead, LeadImport, Opportunity, Pipeline, Stage
+from leads.models import AssignmentRule, Lead, LeadImport, Opportunity, Pipeline, RelatedProductRule, Stage
 from sfa.permissions import ADMIN_MANAGED, Policy, Scope, register, rule
 
 ALL, TEAM, OWN, NONE = Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE
@@ -75,3 +75,19 @@ class AssignmentRulePolicy(Policy):
     model = AssignmentRule
     owner = None
     rules = ADMIN_MANAGED
+
+
+@register
+class RelatedProductRulePolicy(Policy):
+    """Related-product rules hand work to reps company-wide: managers and admins keep them and run them;
+    a manager deletes the rules they made (anyone's may be switched off)."""
+
+    model = RelatedProductRule
+    owner = "created_by"
+    rules = {
+        "view": rule(NONE, ALL, ALL),
+        "add": rule(NONE, ALL, ALL),
+        "change": rule(NONE, ALL, ALL),
+        "delete": rule(NONE, OWN, ALL),
+        "run": rule(NONE, ALL, ALL),
+    }

@@ -67,7 +67,7 @@ def person_record(data: dict[str, Any]) -> PersonRecord:
 def lead_create(
     *,
     actor: User | None,
-    person: dict[str, Any],
+    person: dict[str, Any] | None = None,
     source: str = LeadSource.MANUAL,
     source_detail: str = "",
     company: str = "",
@@ -77,34 +77,38 @@ def lead_create(
     owner: User | None = None,
     lead_import=None,
     assign: bool = True,
+    contact: Contact | None = None,
 ) -> Lead:
     """A lead for the person described by ``person`` (first_name, last_name, email, phone, address …).
 
     The matching engine decides who the person is: a sure match (a customer or an earlier lead) gets the
     new lead on their existing record, so the timeline and the outreach guard see one person; otherwise a
-    new prospect contact is made, and a possible match goes to the review queue.
+    new prospect contact is made, and a possible match goes to the review queue. A caller that already
+    knows the person (a customer found by a related-product rule) passes ``contact`` instead.
     """
     if actor is not None:
         require(actor, "add", Lead)
     if source not in LeadSource.values:
         raise ValidationError({"source": f"Unknown source {source!r}."})
-    if not (person.get("last_name") or "").strip():
+    person = person or {}
+    if contact is None and not (person.get("last_name") or "").strip():
         raise ValidationError({"last_name": "A lead needs at least a last name."})
-    record = person_record({**person, "company": company})
-    candidates = contact_candidates(record)
-    if candidates and candidates[0].score >= LINK:
-        contact = Contact.objects.get(pk=candidates[0].id)
-    else:
-        contact = contact_create(
-            actor=actor,
-            allow_duplicate=True,
-            source="import" if lead_import else "create",
-            is_prospect=True,
-            owner=owner or actor or _fallback_owner(),
-            emails=record.emails,
-            phones=record.phones,
-            **{k: person[k] for k in PERSON_FIELDS if person.get(k) not in (None, "")},
-        )
+    if contact is None:
+        record = person_record({**person, "company": company})
+        candidates = contact_candidates(record)
+        if candidates and candidates[0].score >= LINK:
+            contact = Contact.objects.get(pk=candidates[0].id)
+        else:
+            contact = contact_create(
+                actor=actor,
+                allow_duplicate=True,
+                source="import" if lead_import else "create",
+                is_prospect=True,
+                owner=owner or actor or _fallback_owner(),
+                emails=record.emails,
+                phones=record.phones,
+                **{k: person[k] for k in PERSON_FIELDS if person.get(k) not in (None, "")},
+            )
     lead = Lead.objects.create(
         contact=contact,
         company=company.strip(),

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+import leads.services_related  # noqa: F401  (registers the related_rule_run job for the worker)
 from leads import imports  # noqa: F401  (registers the lead_import and lead_import_check jobs for the worker)
 from leads.services import scoring_retrain
 

@@ -1,9 +1,9 @@
-"""Leads pages. The import wizard (leads/views_import.py) and the pipeline pages (leads/views_pipeline.py)
-add their routes to the lists they export."""
+"""Leads pages. The import wizard (leads/views_import.py), the pipeline pages (leads/views_pipeline.py) and
+the related-product rules (leads/views_related.py) add their routes to the lists they export."""
 
 from django.urls import path
 
-from leads import views, views_import, views_pipeline
+from leads import views, views_import, views_pipeline, views_related
 
 app_name = "leads"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("leads/<int:pk>/assign/", views.lead_assign, name="lead-assign"),
     *views_import.urlpatterns,
     *views_pipeline.urlpatterns,
+    *views_related.urlpatterns,
 ]

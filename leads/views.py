@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts.selectors import timeline
 from leads import selectors, services
 from leads.forms import ConvertForm, LeadForm, StatusForm
-from leads.models import Lead, LeadSource
+from leads.models import Lead, LeadSource, RelatedProductRule
 from sfa.listing import Sort, keyset_page
 from sfa.models import User
 from sfa.permissions import can, require
@@ -38,6 +38,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "sources": LeadSource.choices,
         "can_add": can(request.user, "add", Lead),
         "can_assign": can(request.user, "assign", Lead),
+        "can_view_related_rules": can(request.user, "view", RelatedProductRule),
         "unassigned": selectors.lead_list(actor=request.user, filters={"unassigned": "true"}).count()
         if can(request.user, "assign", Lead)
         else 0,

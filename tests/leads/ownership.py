@@ -30,5 +30,21 @@ def make_owned(model, owner):
         m.Pipeline: lambda: pipeline,
         m.Stage: lambda: stage,
         m.AssignmentRule: lambda: m.AssignmentRule.objects.create(name="R", team=Team.objects.first()),
+        m.RelatedProductRule: lambda: _related_rule(owner),
     }
     return rows[model]()
+
+
+def _related_rule(owner):
+    from contacts.models import Purpose
+    from leads.models import RelatedProductRule
+    from tests.catalog.factories import ProductFactory
+
+    purpose, _ = Purpose.objects.get_or_create(code="cross-sell", defaults={"name": "Cross-sell"})
+    return RelatedProductRule.objects.create(
+        name=f"Rule {RelatedProductRule.objects.count() + 1}",
+        offer_product=ProductFactory(),
+        relation_kinds=["accessory"],
+        purpose=purpose,
+        created_by=owner,
+    )
