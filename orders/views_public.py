@@ -42,7 +42,7 @@ def _refused(request: HttpRequest, product: Product, message: str) -> HttpRespon
     return render(request, "orders/public/refused.html", {"product": product, "message": message}, status=400)
 
 
-def _new_request_retry_after(request: HttpRequest) -> int:
+def new_request_retry_after(request: HttpRequest) -> int:
     """0 while this address may send another request this hour, else the seconds until it may."""
     now = time.time()
     window = int(now // 3600)
@@ -86,7 +86,7 @@ def quote_request(request: HttpRequest, slug: str, token: str) -> HttpResponse:
             )
         status = 400
         if form.is_valid():
-            retry_after = _new_request_retry_after(request)
+            retry_after = new_request_retry_after(request)
             if retry_after:
                 response = render(request, "catalog/rate_limited.html", {"retry_after": retry_after}, status=429)
                 response["Retry-After"] = str(retry_after)

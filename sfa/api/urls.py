@@ -8,6 +8,7 @@ from catalog.api.urls import router as catalog_router
 from catalog.api.urls import urlpatterns as catalog_urlpatterns
 from contacts.api.urls import router as contacts_router
 from leads.api.urls import router as leads_router
+from orders.api.urls import extra_urlpatterns as orders_urlpatterns
 from orders.api.urls import router as orders_router
 from sfa.api import views
 
@@ -29,5 +30,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *catalog_urlpatterns,
+    *orders_urlpatterns,
     path("", include(router.urls)),
 ]

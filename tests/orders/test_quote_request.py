@@ -300,3 +300,49 @@ def test_csrf_is_enforced(org, saved):
     token = browser.cookies["csrftoken"].value
     assert browser.post(form_url(saved), {**FORM, "csrfmiddlewaretoken": token}).status_code == 302
     assert Quote.objects.count() == 1
+
+
+# --- The API -------------------------------------------------------------------------------------------
+
+
+def _api_post(client, slug, body):
+    return client.post(f"/api/configurator/{slug}/quote-requests/", body, content_type="application/json")
+
+
+def test_the_api_takes_choices_saves_the_configuration_and_makes_the_quote(
+    org, car, django_capture_on_commit_callbacks
+):
+    client = Client()
+    body = {"choices": {"line": "LWB", "interior": "LTH"}, "name": "Clara Weber", "email": "clara@example.org"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _api_post(client, car.product.slug, {**body, "consent": True})
+    assert response.status_code == 201, response.content
+    data = response.json()
+    quote = Quote.objects.get(number=data["quote"])
+    configuration = Configuration.objects.get(token=data["configuration"])
+    assert (
+        configuration.source == "api" and Decimal(data["total"]) == Decimal("27700.00") == quote.lines.get().unit_price
+    )
+    assert data["share_url"].endswith(f"/configure/{car.product.slug}/c/{configuration.token}/")
+    assert Lead.objects.get(contact=quote.contact).source == "configurator"
+    assert len(mail.outbox) == 1
+    # The same request again (a client retrying) is the same quote.
+    person = {"name": "Clara Weber", "email": "clara@example.org", "consent": True}
+    again = _api_post(client, car.product.slug, {"configuration": configuration.token, **person})
+    assert again.status_code == 201 and again.json()["quote"] == data["quote"]
+
+
+def test_the_api_refuses_bad_requests_clearly(org, car, saved):
+    client = Client()
+    person = {"name": "Clara Weber", "email": "clara@example.org"}
+    impossible = _api_post(client, car.product.slug, {"choices": {"line": "COM", "extras": ["TOW"]}, **person})
+    assert impossible.status_code == 400 and "towbar" in impossible.content.decode().lower()
+    priced = _api_post(client, car.product.slug, {"choices": {}, "total": "1.00", **person})
+    assert priced.status_code == 400 and "computed by the server" in priced.content.decode()
+    both = _api_post(client, car.product.slug, {"choices": {}, "configuration": saved.token, **person})
+    assert both.status_code == 400 and "either" in both.content.decode()
+    bad_email = _api_post(client, car.product.slug, {"configuration": saved.token, "name": "C W", "email": "nope"})
+    assert bad_email.status_code == 400 and "email" in bad_email.json()
+    assert _api_post(client, "no-such-car", {"choices": {}, **person}).status_code == 404
+    assert _api_post(client, car.product.slug, {"configuration": "unknown", **person}).status_code == 404
+    assert not Quote.objects.exists()
