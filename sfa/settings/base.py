@@ -175,6 +175,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "orders-flag-at-risk": {"task": "orders.flag_at_risk", "schedule": crontab(hour=6, minute=30)},
     "orders-expire-quotes": {"task": "orders.expire_quotes", "schedule": crontab(hour=0, minute=20)},
+    "orders-purge-idempotency-keys": {"task": "orders.purge_idempotency_keys", "schedule": crontab(hour=4, minute=10)},
 }
 
 # --- REST API -------------------------------------------------------------------------------------
