@@ -23,6 +23,12 @@ def test_every_celery_setting_is_one_celery_knows():
     assert unknown == [], f"Celery does not know these settings (misspelt?): {unknown}"
 
 
+def test_every_scheduled_task_exists():
+    app.loader.import_default_modules()
+    missing = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] not in app.tasks]
+    assert missing == [], f"The beat schedule names tasks nobody registered: {missing}"
+
+
 def test_every_celery_setting_reached_the_app():
     for name, value in celery_settings().items():
         key = name.removeprefix("CELERY_").lower()
