@@ -308,6 +308,11 @@ class Touch(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="touches")
     override_reason = models.TextField(blank=True, help_text="Why the user went ahead despite the guard")
     guard_conflicts = models.JSONField(default=list, blank=True, help_text="What the guard showed, as it was")
+    recorded_by_system = models.BooleanField(
+        default=False,
+        help_text="Written by SFA itself (an order update, a web request): not outreach, so the frequency cap "
+        "leaves it out",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -606,6 +606,7 @@ def touch_record(
         notes=notes,
         user=attributed,
         department_id=attributed.department_id,
+        recorded_by_system=True,
     )
     audit_record(
         actor=actor, instance=touch, action=AuditAction.CREATE, changes=diff({}, snapshot(touch)), note="system record"

@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from contacts.guard import Conflict, guard_check
 from contacts.models import ChannelConsent, GuardLog, OutreachSettings, Touch
 from contacts.services import (
     GuardBlocked,
@@ -15,7 +16,10 @@ from contacts.services import (
     consent_set,
     planned_touches_send_due,
     touch_log,
+    touch_record,
 )
+from tests.contacts.factories import TouchFactory
+from tests.factories import UserFactory
 
 DAY = timedelta(days=1)
 
@@ -106,6 +110,17 @@ def test_the_frequency_cap_warns_on_the_next_outbound_touch(org, purposes, anna)
     with pytest.raises(GuardWarning) as warned:
         log(org.rep, anna, purposes["onboarding"])
     assert warned.value.verdict.conflicts[0].kind == "frequency"
+
+
+def test_touches_the_system_records_do_not_count_against_the_frequency_cap(org, purposes, anna):
+    """An order's confirmation, shipping and delivery notes are on the timeline but are not outreach."""
+    OutreachSettings.objects.create(frequency_cap=2, frequency_window_days=7, frequency_mode="block")
+    for days in (3, 2, 1):
+        touch_record(contact=anna, purpose=purposes["onboarding"], user=org.rep, at=timezone.now() - days * DAY)
+    log(org.rep, anna, purposes["onboarding"], at=timezone.now() - 2 * DAY)  # real touches: under the cap
+    log(org.rep, anna, purposes["onboarding"], at=timezone.now() - DAY)  # the second one reaches it
+    with pytest.raises(GuardBlocked):
+        log(org.rep, anna, purposes["onboarding"])
 
 
 @pytest.mark.parametrize(
@@ -221,3 +236,106 @@ def test_a_do_not_contact_request_cancels_a_scheduled_send(org, purposes, anna):
     assert planned_touches_send_due()["cancelled"] == 1
     planned.refresh_from_db()
     assert planned.status == "cancelled"
+
+
+# --- What the guard reads: one statement per check, the same verdicts ---------------------------------
+
+
+def check(contact, purpose, actor, **kw):
+    kw.setdefault("channel", "call")
+    kw.setdefault("at", timezone.now())
+    return guard_check(contact=contact, purpose=purpose, actor=actor, **kw)
+
+
+def test_a_check_is_one_statement_and_one_more_for_the_names_of_its_conflicts(
+    org, purposes, anna, bernd, django_assert_num_queries
+):
+    renewal = purposes["renewal"]
+    check(anna, renewal, org.rep)  # from here on the rule and the limits come from the cache
+    with django_assert_num_queries(1):
+        assert check(anna, renewal, org.rep).is_ok
+    TouchFactory(contact=bernd, purpose=renewal, user=org.rep_b)
+    consent_set(contact=anna, actor=org.rep, channel="email", status="withdrawn", source="unsubscribe link")
+    with django_assert_num_queries(2):
+        verdict = check(anna, renewal, org.rep, channel="email")
+    assert [c.kind for c in verdict.conflicts] == ["do_not_contact", "purpose"]
+    assert verdict.hard and verdict.level == "block"
+    assert verdict.conflicts[0].message.startswith("Anna Schmidt: consent withdrawn for E-mail since ")
+    assert verdict.conflicts[0].message.endswith(" (unsubscribe link).")
+
+
+def test_conflicts_are_the_newest_ten_with_who_when_and_how(org, purposes, anna, bernd):
+    renewal = purposes["renewal"]  # warn, 30 days, the whole account
+    at = timezone.now()
+    others = [
+        TouchFactory(
+            contact=bernd if n % 2 else anna,
+            purpose=renewal,
+            user=org.rep_b if n % 3 else org.marketing,
+            channel="email",
+            outcome="reached",
+            at=at - timedelta(days=n + 1, hours=n),
+        )
+        for n in range(12)
+    ]
+    robot = UserFactory(username="robot", first_name="", last_name="", department=None)
+    planned = TouchFactory(
+        contact=bernd, purpose=renewal, user=robot, department=None, status="planned", at=at + timedelta(hours=1)
+    )
+    TouchFactory(contact=anna, purpose=renewal, user=org.rep, at=at - DAY)  # the actor's own
+    TouchFactory(contact=anna, purpose=renewal, user=org.rep_b, status="cancelled", at=at - DAY)
+    TouchFactory(contact=anna, purpose=renewal, user=org.rep_b, direction="in", at=at - DAY)
+    TouchFactory(contact=anna, purpose=purposes["cross_sell"], user=org.rep_b, at=at - DAY)
+
+    verdict = check(anna, renewal, org.rep, at=at)
+
+    newest = sorted([planned, *others], key=lambda t: t.at, reverse=True)[:10]
+    assert [c.touch_id for c in verdict.conflicts if c.kind == "purpose"] == [t.pk for t in newest]
+    assert verdict.conflicts[-1].message.startswith("Anna Schmidt already has 5 outbound touches within 7 days")
+    assert verdict.level == "warn" and not verdict.hard
+    first = verdict.conflicts[0]
+    assert (first.user, first.department, first.status, first.outcome) == ("robot", "", "Planned", "")
+    assert first.message.startswith("robot (no department) contacted Bernd Müller for Renewal by call planned for")
+    touch = newest[1]
+    assert verdict.conflicts[1] == Conflict(
+        kind="purpose",
+        message=f"{touch.user} ({touch.department}) contacted {touch.contact} for Renewal by e-mail on "
+        f"{touch.at:%d %b %Y}: the rule allows one such touch per 30 days.",
+        touch_id=touch.pk,
+        user=str(touch.user),
+        department=str(touch.department),
+        at=touch.at.isoformat(),
+        channel="E-mail",
+        status="Done",
+        outcome="Reached",
+        contact=str(touch.contact),
+    )
+
+
+def test_a_rule_window_includes_its_edges_and_the_frequency_window_excludes_them(org, purposes, anna):
+    OutreachSettings.objects.create(frequency_cap=3, frequency_window_days=7, frequency_mode="block")
+    cross_sell, onboarding = purposes["cross_sell"], purposes["onboarding"]  # 14 days; no rule
+    at = timezone.now().replace(microsecond=0)
+    second = timedelta(seconds=1)
+    edge = TouchFactory(contact=anna, purpose=cross_sell, user=org.rep_b, at=at - 14 * DAY)
+    TouchFactory(contact=anna, purpose=cross_sell, user=org.rep_b, at=at - 14 * DAY - second)
+    late = TouchFactory(contact=anna, purpose=cross_sell, user=org.rep_b, status="planned", at=at + 14 * DAY)
+    TouchFactory(contact=anna, purpose=cross_sell, user=org.rep_b, status="planned", at=at + 14 * DAY + second)
+    verdict = check(anna, cross_sell, org.rep, at=at)
+    assert [c.touch_id for c in verdict.conflicts] == [late.pk, edge.pk]
+    assert verdict.level == "warn"
+
+    # Frequency: strictly less than 7 days away; held and planned touches count, cancelled and inbound not.
+    TouchFactory(contact=anna, purpose=onboarding, user=org.rep, at=at - 7 * DAY)
+    TouchFactory(contact=anna, purpose=onboarding, user=org.rep, at=at - 7 * DAY + second)
+    held = TouchFactory(contact=anna, purpose=onboarding, user=org.rep, status="held", at=at - DAY)
+    TouchFactory(contact=anna, purpose=onboarding, user=org.rep, status="cancelled", at=at - DAY)
+    TouchFactory(contact=anna, purpose=onboarding, user=org.rep, direction="in", at=at - DAY)
+    TouchFactory(contact=anna, purpose=onboarding, user=org.rep, status="planned", at=at + 7 * DAY - second)
+    TouchFactory(contact=anna, purpose=onboarding, user=org.rep, status="planned", at=at + 7 * DAY)
+    verdict = check(anna, onboarding, org.rep, at=at)
+    assert [c.message for c in verdict.conflicts] == [
+        "Anna Schmidt already has 3 outbound touches within 7 days of this one; the limit is 3."
+    ]
+    assert verdict.level == "block" and not verdict.hard
+    assert check(anna, onboarding, org.rep, at=at, exclude_touch_id=held.pk).is_ok  # the touch being sent
