@@ -33,7 +33,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -52,10 +52,9 @@ from contacts.normalize import email_key, fold, name_key
 # The list imports' file reading, reused as it is. The private helpers are imported on purpose: the
 # header key folds column names the same way for both wizards, the country parser knows country names
 # in several languages, and _inspect_csv re-reads a stored file in an encoding the user chose.
-from leads.imports import (  # noqa: F401  (ENCODING_CHOICES, DELIMITER_LABELS: for the wizard)
+from leads.imports import (  # noqa: F401  (ENCODING_CHOICES and DELIMITER_LABELS: for the wizard's forms and pages)
     DELIMITER_LABELS,
     ENCODING_CHOICES,
-    ENCODING_LABELS,
     _country_code,
     _header_key,
     _inspect_csv,
@@ -73,6 +72,7 @@ from sfa.permissions import get_object_for, require, scoped
 
 Status = OrderImport.Status
 CHUNK = 1000  # orders written per transaction
+SYNC_CHECK_ROWS = 5000  # up to this many rows the check runs inside the request, beyond as a job
 PREVIEW_ORDERS = 10  # orders shown in the check
 PREVIEW_REJECTS = 50  # rejected rows shown in the check and the report
 DEFAULT_MAX_ROWS = 200_000
@@ -806,14 +806,21 @@ def _reject_whole_orders(orders: list[_Order]) -> None:
                 )
 
 
-def analyse(order_import: OrderImport, *, today: date | None = None) -> _Analysis:
-    """Read and validate the whole file and find every row's product, customer and owner; writes nothing."""
+def analyse(
+    order_import: OrderImport, *, today: date | None = None, progress: Callable[[int], None] | None = None
+) -> _Analysis:
+    """Read and validate the whole file and find every row's product, customer and owner; writes nothing.
+    ``progress(rows read)`` is called every few thousand rows."""
     from orders.services import order_settings
 
     today = today or timezone.localdate()
     columns = _columns(order_import)
     width = len(order_import.headers)
-    rows = [clean_row(number, cells, columns, width, today) for number, cells in read_rows(order_import)]
+    rows = []
+    for number, cells in read_rows(order_import):
+        rows.append(clean_row(number, cells, columns, width, today))
+        if progress is not None and len(rows) % 5000 == 0:
+            progress(len(rows))
     orders, loose = _group(rows)
     _find_products(rows)
     _find_customers(orders)
@@ -988,23 +995,73 @@ def order_import_configure(
 
 def order_import_check(*, order_import: OrderImport, actor: User) -> OrderImport:
     """Validate every row and find its product, customer and owner, without writing any order: the
-    figures go to ``counts['check']``, the rejected rows with their reasons to ``rejects``."""
-    order_import = OrderImport.objects.get(pk=order_import.pk)
-    require(actor, "change", order_import)
-    _editable(order_import)
-    problems = mapping_errors(order_import.headers, order_import.mapping)
-    if problems:
-        raise ValidationError({"mapping": problems})
+    figures go to ``counts['check']``, the rejected rows with their reasons to ``rejects``. Files of up to
+    SYNC_CHECK_ROWS rows are checked now; bigger ones by the ``order_import_check`` job (the import's
+    ``job``), while the import is 'mapped' without figures yet."""
+    with transaction.atomic():
+        order_import = OrderImport.objects.select_for_update().get(pk=order_import.pk)
+        require(actor, "change", order_import)
+        _editable(order_import)
+        problems = mapping_errors(order_import.headers, order_import.mapping)
+        if problems:
+            raise ValidationError({"mapping": problems})
+        if order_import.row_count > SYNC_CHECK_ROWS:
+            job = job_start(
+                kind="order_import_check",
+                title=f"Check the orders of {order_import.filename}",
+                actor=actor,
+                params={"import_id": order_import.pk},
+            )
+            order_import.status, order_import.job, order_import.counts, order_import.rejects = (
+                Status.MAPPED,
+                job,
+                {},
+                [],
+            )
+            order_import.save(update_fields=["status", "job", "counts", "rejects"])
+            return order_import
     try:
         analysis = analyse(order_import)
     except JobError as exc:  # the stored file cannot be read any more
         raise ValidationError(str(exc)) from exc
-    summary = {**_summary(analysis), "checked_at": timezone.now().isoformat()}
-    OrderImport.objects.filter(pk=order_import.pk, status__in=[Status.UPLOADED, Status.MAPPED]).update(
-        status=Status.MAPPED, counts={"check": summary}, rejects=_reject_records(analysis.rejected())
-    )
+    _checked(order_import, analysis)
     order_import.refresh_from_db()
     return order_import
+
+
+def _checked(order_import: OrderImport, analysis: _Analysis, *, job_id: Any = None) -> int:
+    """Keep what a check found, unless the import moved on meanwhile (a new mapping, another check)."""
+    summary = {**_summary(analysis), "checked_at": timezone.now().isoformat()}
+    still = OrderImport.objects.filter(pk=order_import.pk, status__in=[Status.UPLOADED, Status.MAPPED])
+    if job_id is not None:
+        still = still.filter(status=Status.MAPPED, job_id=job_id)
+    return still.update(status=Status.MAPPED, counts={"check": summary}, rejects=_reject_records(analysis.rejected()))
+
+
+def checking(order_import: OrderImport) -> bool:
+    """True while the check job of a big file has not given its figures yet."""
+    job = order_import.job
+    return (
+        order_import.status == Status.MAPPED
+        and not (order_import.counts or {}).get("check")
+        and job is not None
+        and job.kind == "order_import_check"
+        and not job.is_finished
+    )
+
+
+def order_import_check_run(run: JobRun) -> dict:
+    """The check as a job: it writes nothing but its figures, so a restarted check simply starts over."""
+    order_import = OrderImport.objects.get(pk=run.params["import_id"])
+    if order_import.status != Status.MAPPED or order_import.job_id != run.job.pk:
+        return {"message": "Nothing to check (the import moved on)"}
+    total = max(order_import.row_count, 1)
+    analysis = analyse(
+        order_import, progress=lambda done: run.progress(90 * done / total, f"{done:,} of {total:,} rows read")
+    )
+    run.progress(95, "Keeping the figures")
+    _checked(order_import, analysis, job_id=run.job.pk)
+    return {"message": f"{len(analysis.rows):,} rows checked"}
 
 
 def order_import_start(*, order_import: OrderImport, actor: User) -> Job:
@@ -1014,9 +1071,11 @@ def order_import_start(*, order_import: OrderImport, actor: User) -> Job:
         require(actor, "change", order_import)
         if order_import.status == Status.RUNNING and order_import.job and not order_import.job.is_finished:
             raise ValidationError("This file is being imported already.")
+        if order_import.status == Status.UPLOADED or (
+            order_import.status == Status.MAPPED and not (order_import.counts or {}).get("check")
+        ):
+            raise ValidationError("Check the rows first: map the columns and look at what the check finds.")
         if order_import.status not in (Status.MAPPED, Status.FAILED, Status.RUNNING):
-            if order_import.status == Status.UPLOADED:
-                raise ValidationError("Check the rows first: map the columns and look at what the check finds.")
             raise ValidationError(f"This import is {order_import.get_status_display().lower()}; it cannot run again.")
         problems = mapping_errors(order_import.headers, order_import.mapping)
         if problems:
@@ -1058,8 +1117,9 @@ def order_import_run(run: JobRun) -> dict:
 
 
 def _run(run: JobRun, order_import: OrderImport, actor: User) -> dict:
-    run.progress(1, f"Reading {order_import.row_count:,} rows")
-    analysis = analyse(order_import)
+    rows = max(order_import.row_count, 1)
+    run.progress(1, f"Reading {rows:,} rows")
+    analysis = analyse(order_import, progress=lambda done: run.progress(9 * done / rows, f"{done:,} rows read"))
     done_refs = set(Order.objects.filter(order_import=order_import).values_list("external_ref", flat=True))
     todo = [order for order in analysis.orders if order.ok and order.ref not in done_refs]
     total = max(len(todo), 1)
@@ -1312,3 +1372,8 @@ def order_import_undo(*, order_import: OrderImport, actor: User) -> dict[str, An
 @job_task(kind="order_import")
 def order_import_task(run: JobRun) -> dict:
     return order_import_run(run)
+
+
+@job_task(kind="order_import_check")
+def order_import_check_task(run: JobRun) -> dict:
+    return order_import_check_run(run)

@@ -184,6 +184,7 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         order_import,
         request,
         check=check,
+        checking=imports.checking(order_import),
         checked_at=datetime.fromisoformat(check["checked_at"]) if check.get("checked_at") else None,
         reasons=_reasons(check),
         rejected=(order_import.rejects or [])[: imports.PREVIEW_REJECTS],
@@ -204,10 +205,11 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def import_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """Polled while the import runs: nothing to do (204) until its job ends, then HX-Redirect to the report."""
+    """Polled while the check or the import runs: nothing to do (204) until its job ends, then HX-Redirect."""
     order_import = _get(request, pk)
     job = order_import.job
-    if order_import.status == Status.RUNNING and job is not None and not job.is_finished:
+    running = order_import.status == Status.RUNNING and job is not None and not job.is_finished
+    if running or imports.checking(order_import):
         return HttpResponse(status=204)
     response = HttpResponse("")
     response["HX-Redirect"] = reverse("orders:import-detail", args=[pk])

@@ -617,6 +617,29 @@ def test_a_stopped_import_goes_on_where_it_stopped_and_never_writes_an_order_twi
     assert Job.objects.filter(kind="order_import").count() == 2
 
 
+def test_a_big_file_is_checked_by_a_job_and_cannot_run_before(org, history, login, capture, monkeypatch):
+    monkeypatch.setattr(imports, "SYNC_CHECK_ROWS", 2)
+    imp = history([line("A-1"), line("A-2"), line("A-3", sku="NOPE")])
+    with capture() as callbacks:
+        imp = order_import_check(order_import=imp, actor=org.admin)
+    assert imp.status == OrderImport.Status.MAPPED and imports.checking(imp) and imp.counts == {}
+    client = login(org.admin)
+    assert "Checking 3 rows" in client.get(reverse("orders:import-preview", args=[imp.pk])).content.decode()
+    assert client.get(reverse("orders:import-status", args=[imp.pk]), headers={"HX-Request": "true"}).status_code == 204
+    with pytest.raises(ValidationError, match="Check the rows first"):
+        order_import_start(order_import=imp, actor=org.admin)
+    for callback in callbacks:
+        callback()  # the worker runs the check
+    imp.refresh_from_db()
+    assert imp.job.kind == "order_import_check" and imp.job.status == JobStatus.SUCCEEDED
+    assert not imports.checking(imp) and imp.counts["check"]["orders"] == 2 and kinds(imp) == {4: ["unknown_sku"]}
+    status = client.get(reverse("orders:import-status", args=[imp.pk]), headers={"HX-Request": "true"})
+    assert status["HX-Redirect"] == reverse("orders:import-detail", args=[imp.pk])
+    assert "Import 2 orders" in client.get(reverse("orders:import-preview", args=[imp.pk])).content.decode()
+    imp = run(imp, org.admin, capture)
+    assert imp.status == OrderImport.Status.DONE and Order.objects.count() == 2
+
+
 def test_an_import_is_not_started_before_its_check_nor_twice(org, history, capture):
     imp = history([line()])
     with pytest.raises(ValidationError, match="Check the rows first"):
