@@ -1,7 +1,10 @@
-"""Build the contacts benchmark's dataset in PostgreSQL, fast.
+"""Build the benchmarks' dataset in PostgreSQL, fast: contacts and touches, and orders with their history.
 
     .venv/bin/python -m bench.datagen --contacts 1000000 --touches 5000000
     .venv/bin/python -m bench.datagen --contacts 20000 --touches 100000      # a quick run
+    .venv/bin/python -m bench.datagen --orders 1000000 --lines 5000000       # everything (issue #10)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sfa_bench_orders \
+        .venv/bin/python -m bench.datagen --orders-only --orders 1000000 --lines 5000000
 
 The database named by ``DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/sfa_bench``; only
 names starting with ``sfa_bench`` are accepted, since it is dropped) is created anew and migrated. The demo
@@ -11,12 +14,26 @@ the touches are drawn with numpy from a fixed seed and loaded with ``COPY ... FR
 writes CSV chunk by chunk into an in-memory buffer that psycopg2's ``copy_expert`` reads, so only one chunk
 of text is ever in memory.
 
+The orders section (``--orders N``, ``--lines M``, default five lines an order) adds the demo catalog plus
+generated products (``--products``), three warehouses, VAT rates, monthly GBP rates and the order settings
+through the apps' services, then ``--years`` of orders: every order gets a whole timeline drawn up front
+(confirmed, allocated, shipped in one or two shipments, delivered, closed; some cancelled before shipping,
+some returned), and what lies after now has not happened yet, which leaves the newest orders open and the
+late ones flagged at risk as ``orders.delays`` would. Lines, reservations and stock levels, order events,
+shipments and their lines, the sales ledger (``SalesEntry``: booked on ``ordered_on``, delivered per
+shipment, cancellations and returns reversed, amounts in the base currency at the booking day's rate) and
+the ``DeliveryStat`` rollup follow from the timelines; the ledger and the rollup are row for row what
+``orders.ledger.ledger_rebuild`` and ``delivery_stats_rebuild`` make of the same orders. These tables are
+loaded in PostgreSQL's binary COPY format, whose rows numpy assembles as bytes: no cell passes through
+Python. ``--orders-only`` keeps the database (creating it when missing) and rebuilds only this section;
+when the database has no contacts yet it first makes accounts and contacts (no e-mails, phones, touches).
+
 Loading is fastest into bare tables: the secondary indexes, unique and foreign-key constraints of the
 loaded tables are read back from pg_catalog as migrate made them, dropped, and recreated after the load
-from those very definitions (the run checks that the catalog ends identical). ``COPY ... FREEZE`` after a
-``TRUNCATE`` in the same transaction writes the rows frozen and all-visible, so no VACUUM pass is needed;
-ANALYZE ends the run. One contact, with the e-mail ``BENCH_EMAIL``, has exactly 200 touches: the
-benchmark opens its page.
+from those very definitions (the run checks that the catalog ends identical; a failed load restores them
+too). ``COPY ... FREEZE`` after a ``TRUNCATE`` in the same transaction writes the rows frozen and
+all-visible, so no VACUUM pass is needed; ANALYZE ends the run. One contact, with the e-mail
+``BENCH_EMAIL``, has exactly 200 touches: the contacts benchmark opens its page.
 """
 
 from __future__ import annotations
@@ -26,6 +43,7 @@ import io
 import json
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -294,7 +312,8 @@ def copy_rows(table: str, columns: dict[str, Encoder], rows: int, chunk_rows: in
     columns = {**columns, **missing_columns(table, columns)}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {table} CASCADE")
-        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, FREEZE true)"
+        names = ", ".join(f'"{column}"' for column in columns)  # SalesEntry has a column named "on"
+        sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, FREEZE true)"
         chunks = csv_chunks(table, rows, list(columns.values()), chunk_rows)
         cursor.cursor.copy_expert(sql, ChunkReader(chunks), size=1 << 20)
 
@@ -317,7 +336,8 @@ def missing_columns(table: str, drawn: dict[str, Encoder]) -> dict[str, Encoder]
             value = ""
         else:
             raise SystemExit(f"datagen does not fill {table}.{field.column}: give it a value in bench/datagen.py")
-        out[field.column] = constant(csv_value(value))
+        if value is not None:  # a column left out of the COPY is NULL
+            out[field.column] = constant(csv_value(value))
         log(f"  {table}.{field.column}: {value!r} for every row (not drawn by datagen)")
     return out
 
@@ -336,13 +356,36 @@ def csv_value(value: Any) -> str:
     return q(str(value))
 
 
+# Encoders are most of a load's time. A column whose values span a small range is encoded through a table
+# of its strings (one fancy-indexing step); dates and times through tables of days and of seconds in a day.
+LOOKUP_RANGE = 200_000
+
+
+def lookup(values: np.ndarray, render: Callable[[np.ndarray], np.ndarray]) -> tuple[int, np.ndarray] | None:
+    """(lowest value, rendering of every value from it to the highest), when the range is small."""
+    if not len(values):
+        return None
+    low, high = int(values.min()), int(values.max())
+    if high - low > LOOKUP_RANGE:
+        return None
+    return low, np.asarray(render(np.arange(low, high + 1)), dtype=object)
+
+
 def ints(values: np.ndarray) -> Encoder:
-    return lambda part: values[part].astype(str).tolist()
+    table = lookup(values, lambda v: v.astype(str))
+    if table is None:
+        return lambda part: list(map(str, values[part].tolist()))
+    low, strings = table
+    return lambda part: strings[values[part] - low].tolist()
 
 
 def nullable_ints(values: np.ndarray) -> Encoder:
     """Zero stands for NULL (an unquoted empty field)."""
-    return lambda part: np.where(values[part] > 0, values[part].astype(str), "").tolist()
+    table = lookup(values, lambda v: np.where(v > 0, v.astype(str), ""))
+    if table is None:
+        return lambda part: [str(v) if v > 0 else "" for v in values[part].tolist()]
+    low, strings = table
+    return lambda part: strings[values[part] - low].tolist()
 
 
 def coded(vocabulary: np.ndarray, codes: np.ndarray) -> Encoder:
@@ -353,12 +396,52 @@ def texts(values: np.ndarray) -> Encoder:
     return lambda part: values[part].tolist()
 
 
+def day_strings(days: np.ndarray) -> np.ndarray:
+    return np.datetime_as_string(days.astype("datetime64[D]"))
+
+
+def dates(days: np.ndarray) -> Encoder:
+    """Days since 1970 as ISO dates; a negative value stands for NULL."""
+    table = lookup(days, lambda d: np.where(d >= 0, day_strings(np.maximum(d, 0)), ""))
+    if table is None:
+        return lambda part: np.where(days[part] >= 0, day_strings(days[part]), "").tolist()
+    low, strings = table
+    return lambda part: strings[days[part] - low].tolist()
+
+
+_TIMES_OF_DAY: list[np.ndarray] = []
+
+
+def times_of_day() -> np.ndarray:
+    """ "T00:00:00Z" … "T23:59:59Z", made once."""
+    if not _TIMES_OF_DAY:
+        _TIMES_OF_DAY.append(
+            np.array([f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(DAY)], dtype=object)
+        )
+    return _TIMES_OF_DAY[0]
+
+
 def timestamps(seconds: np.ndarray) -> Encoder:
     """Epoch seconds as ISO 8601 in UTC; a negative value stands for NULL."""
+    days = seconds // DAY
+    table = lookup(days, lambda d: day_strings(np.maximum(d, 0)))
+    if table is None:
+
+        def slow(part: slice) -> list[str]:
+            text = np.datetime_as_string(seconds[part].astype("datetime64[s]"), timezone="UTC")
+            return np.where(seconds[part] >= 0, text, "").tolist()
+
+        return slow
+    low, day_text = table
+    clock = times_of_day()
 
     def encode(part: slice) -> list[str]:
-        text = np.datetime_as_string(seconds[part].astype("datetime64[s]"), timezone="UTC")
-        return np.where(seconds[part] >= 0, text, "").tolist()
+        value = seconds[part]
+        day = value // DAY
+        text = day_text[day - low] + clock[value - day * DAY]
+        if value.min() < 0:
+            text[value < 0] = ""
+        return text.tolist()
 
     return encode
 
@@ -408,6 +491,37 @@ def schema_of(tables: Sequence[str]) -> Schema:
         )
         indexes = tuple(cursor.fetchall())
     return Schema(indexes=indexes, constraints=constraints)
+
+
+def canonical(schema: Schema) -> Schema:
+    """``schema`` with casts and parentheses taken out of the definitions: PostgreSQL deparses the predicate of
+    a partial index it was given as its own output with other casts (``status IN (…)`` of
+    ``order_open_promise_idx``), the same index all the same."""
+
+    def plain(definition: str) -> str:
+        return re.sub(r"::[a-z ]+(\[\])?|[()\s]", "", definition)
+
+    return Schema(
+        indexes=tuple((t, n, plain(d)) for t, n, d in schema.indexes),
+        constraints=tuple((t, n, k, plain(d)) for t, n, k, d in schema.constraints),
+    )
+
+
+def schema_missing(schema: Schema, tables: Sequence[str]) -> list[str]:
+    """The indexes and unique constraints that the models of ``tables`` declare but ``schema`` lacks (a load
+    that was killed between dropping and restoring them leaves a kept database so)."""
+    from django.apps import apps
+    from django.db import models
+
+    present = {name for _, name, _ in schema.indexes} | {name for _, name, _, _ in schema.constraints}
+    present |= {name.strip('"') for name in present}
+    missing = []
+    for model in apps.get_models():
+        if model._meta.db_table in tables:
+            declared = [index.name for index in model._meta.indexes]
+            declared += [c.name for c in model._meta.constraints if isinstance(c, models.UniqueConstraint)]
+            missing += [f"{model._meta.db_table}.{name}" for name in declared if name not in present]
+    return missing
 
 
 def schema_drop(schema: Schema) -> None:
@@ -943,30 +1057,1149 @@ def load_touches(
     copy_rows("contacts_touch", columns, count, chunk)
 
 
+# --- Binary COPY, rows assembled by numpy (the orders section) ------------------------------------
+#
+# Formatting text is most of a CSV load's time: every cell passes through Python. PostgreSQL's binary COPY
+# format takes integers, dates, times and numerics as fixed-width big-endian fields, so whole columns are
+# converted by numpy and scattered into one byte buffer per chunk; texts come from small vocabularies
+# (statuses, product names) and are scattered as byte ranges. The field widths follow the column types
+# read from pg_attribute, so a bigint is written as 8 bytes and an integer as 4.
+
+PG_EPOCH = 946_684_800  # 2000-01-01 in Unix seconds: PostgreSQL's binary dates and times count from it
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+@dataclass
+class Column:
+    """One column's values for ``copy_binary``.
+
+    ``kind``: "int" (NULL below ``null_below``), "day" and "second" (days and seconds since 1970, NULL when
+    negative), "hundredths" (a numeric with two places: cents, or percent × 100), "bool", "text" (codes
+    into ``vocabulary``, whose None is NULL) or "digits" (a non-negative int as exactly ``width`` digits).
+    """
+
+    kind: str
+    values: np.ndarray
+    vocabulary: Sequence[str | None] = ()
+    null_below: int | None = None
+    width: int = 0
+
+
+def b_ints(values: np.ndarray, nullable: bool = False) -> Column:
+    """Integers; with ``nullable``, zero (and below) is NULL."""
+    return Column("int", np.asarray(values, dtype=np.int64), null_below=1 if nullable else None)
+
+
+def b_days(values: np.ndarray) -> Column:
+    return Column("day", np.asarray(values, dtype=np.int64))
+
+
+def b_seconds(values: np.ndarray) -> Column:
+    return Column("second", np.asarray(values, dtype=np.int64))
+
+
+def b_hundredths(values: np.ndarray) -> Column:
+    return Column("hundredths", np.asarray(values, dtype=np.int64))
+
+
+def b_bool(values: np.ndarray) -> Column:
+    return Column("bool", np.asarray(values, dtype=bool))
+
+
+def b_text(vocabulary: Sequence[str | None], codes: np.ndarray) -> Column:
+    return Column("text", np.asarray(codes, dtype=np.int64), vocabulary=vocabulary)
+
+
+def b_const(value: str, rows: int) -> Column:
+    return Column("text", np.zeros(rows, dtype=np.int64), vocabulary=[value])
+
+
+def b_digits(values: np.ndarray, width: int) -> Column:
+    return Column("digits", np.asarray(values, dtype=np.int64), width=width)
+
+
+def column_types(table: str) -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        return dict(cursor.fetchall())
+
+
+def numeric_fields(hundredths: np.ndarray) -> np.ndarray:
+    """Numeric values with two decimal places in PostgreSQL's binary layout, 16 bytes each: four base-10000
+    digits (weight 2, so below 10**12), leading and trailing zero digits included (the server strips them)."""
+    magnitude = np.abs(hundredths)
+    units = magnitude // 100
+    if len(units) and int(units.max()) >= 10**12:
+        raise SystemExit("a numeric value of 10**12 or more: widen numeric_fields")
+    words = np.empty((len(hundredths), 8), dtype=">i2")
+    words[:, 0], words[:, 1], words[:, 3] = 4, 2, 2  # ndigits, weight, dscale
+    words[:, 2] = np.where(hundredths < 0, 0x4000, 0)  # sign
+    words[:, 4] = units // 10**8
+    words[:, 5] = units // 10**4 % 10**4
+    words[:, 6] = units % 10**4
+    words[:, 7] = magnitude % 100 * 100
+    return words.view(np.uint8).reshape(-1, 16)
+
+
+def field_bytes(column: Column, pg_type: str, part: slice) -> tuple[np.ndarray, np.ndarray | None]:
+    """(length of each field, -1 for NULL; a fixed-width byte matrix of the values) for the rows of ``part``;
+    the matrix is None for texts (written from their vocabulary)."""
+    values = column.values[part]
+    rows = len(values)
+    if column.kind == "text":
+        return np.zeros(rows, dtype=np.int64), None  # lengths come from the vocabulary
+    if column.kind == "digits":
+        powers = 10 ** np.arange(column.width - 1, -1, -1, dtype=np.int64)
+        digits = (values[:, None] // powers % 10 + 48).astype(np.uint8)
+        return np.full(rows, column.width, dtype=np.int64), digits
+    null = np.zeros(rows, dtype=bool)
+    if column.kind == "int":
+        if column.null_below is not None:
+            null = values < column.null_below
+        dtype = {"bigint": ">i8", "integer": ">i4", "smallint": ">i2"}[pg_type]
+        data = values.astype(dtype)
+    elif column.kind == "day":
+        null = values < 0
+        data = (values - PG_EPOCH // DAY).astype(">i4")
+    elif column.kind == "second":
+        null = values < 0
+        data = ((values - PG_EPOCH) * 1_000_000).astype(">i8")
+    elif column.kind == "hundredths":
+        matrix = numeric_fields(values)
+        return np.full(rows, 16, dtype=np.int64), matrix
+    elif column.kind == "bool":
+        data = values.astype(np.uint8)
+    else:
+        raise ValueError(column.kind)
+    width = data.dtype.itemsize
+    return np.where(null, -1, width), data.view(np.uint8).reshape(rows, width)
+
+
+def binary_chunk(columns: list[tuple[Column, str, list[bytes], np.ndarray]], part: slice) -> bytes:
+    """The rows of ``part`` as binary COPY tuples."""
+    rows = part.stop - part.start
+    lengths, matrices = [], []
+    for column, pg_type, _encoded, encoded_lengths in columns:
+        length, matrix = field_bytes(column, pg_type, part)
+        if column.kind == "text":
+            length = encoded_lengths[column.values[part]]
+        lengths.append(length)
+        matrices.append(matrix)
+    sizes = np.stack([4 + np.maximum(length, 0) for length in lengths], axis=1)
+    row_size = 2 + sizes.sum(axis=1)
+    row_start = np.concatenate([[0], np.cumsum(row_size)[:-1]])
+    buffer = np.empty(int(row_size.sum()), dtype=np.uint8)
+    count = np.frombuffer(len(columns).to_bytes(2, "big"), dtype=np.uint8)
+    buffer[row_start[:, None] + np.arange(2)] = count
+    field_start = row_start + 2
+    for index, (column, _pg_type, encoded, _) in enumerate(columns):
+        length = lengths[index]
+        prefix = length.astype(">i4").view(np.uint8).reshape(rows, 4)
+        buffer[field_start[:, None] + np.arange(4)] = prefix
+        data_start = field_start + 4
+        if column.kind == "text":
+            joined, offsets = encoded
+            size = np.maximum(length, 0)
+            total = int(size.sum())
+            if total:
+                row = np.repeat(np.arange(rows), size)
+                within = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
+                buffer[data_start[row] + within] = joined[offsets[column.values[part]][row] + within]
+        else:
+            matrix = matrices[index]
+            present = length >= 0
+            if present.all():
+                buffer[data_start[:, None] + np.arange(matrix.shape[1])] = matrix
+            elif present.any():
+                buffer[data_start[present][:, None] + np.arange(matrix.shape[1])] = matrix[present]
+        field_start = field_start + sizes[:, index]
+    return buffer.tobytes()
+
+
+class ByteChunkReader(io.RawIOBase):
+    """A read-only binary file over a generator of byte chunks, for ``copy_expert``."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._buffer = b""
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes of the current chunk (short reads are fine for psycopg2); b"" at the end."""
+        if self._position >= len(self._buffer):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._buffer, self._position = chunk, 0
+        end = len(self._buffer) if size is None or size < 0 else min(len(self._buffer), self._position + size)
+        data = self._buffer[self._position : end]
+        self._position = end
+        return data
+
+
+def copy_binary(table: str, columns: dict[str, Column], rows: int, chunk_rows: int) -> None:
+    """TRUNCATE and COPY ... (FORMAT binary, FREEZE) in one transaction. Columns not given are NULL, so every
+    NOT NULL column must be given (the server says which one is not)."""
+    from django.db import connection, transaction
+
+    types = column_types(table)
+    prepared = []
+    for name, column in columns.items():
+        if len(column.values) != rows:
+            raise ValueError(f"{table}.{name}: {len(column.values)} values for {rows} rows")
+        pg_type = types[name]
+        encoded: Any = None
+        encoded_lengths = np.zeros(0, dtype=np.int64)
+        if column.kind == "text":
+            prefix = b"\x01" if pg_type == "jsonb" else b""  # jsonb's binary format: a version byte, then text
+            items = [None if v is None else prefix + v.encode() for v in column.vocabulary]
+            encoded_lengths = np.array([-1 if b is None else len(b) for b in items], dtype=np.int64)
+            joined = np.frombuffer(b"".join(b or b"" for b in items), dtype=np.uint8)
+            offsets = np.concatenate([[0], np.cumsum(np.maximum(encoded_lengths, 0))[:-1]]).astype(np.int64)
+            encoded = (joined, offsets)
+        prepared.append((column, pg_type, encoded, encoded_lengths))
+
+    def chunks() -> Iterator[bytes]:
+        yield COPY_HEADER
+        for start in range(0, rows, chunk_rows):
+            part = slice(start, min(start + chunk_rows, rows))
+            yield binary_chunk(prepared, part)
+            log(f"  {table}: {part.stop:,} / {rows:,} rows")
+        yield COPY_TRAILER
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table} CASCADE")
+        names = ", ".join(f'"{name}"' for name in columns)
+        sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary, FREEZE true)"
+        cursor.cursor.copy_expert(sql, ByteChunkReader(chunks()), size=1 << 20)
+
+
+# --- Orders: catalog, warehouses, taxes, three years of orders, their ledger and rollups ----------
+
+CUSTOMER_TABLES = ("contacts_account", "contacts_contact")
+ORDER_TABLES = (
+    "orders_stocklevel",
+    "orders_order",
+    "orders_orderline",
+    "orders_reservation",
+    "orders_orderevent",
+    "orders_shipment",
+    "orders_shipmentline",
+    "orders_salesentry",
+    "orders_deliverystat",
+)
+VAT = {"DE": "19", "FR": "20", "GB": "20", "IT": "22"}  # the countries' standard rates
+VAT_BY_CATEGORY = {("FR", "services"): "10", ("IT", "services"): "10"}  # reduced rates for services
+WAREHOUSES = (  # code, name, country, priority; index = warehouse code in the arrays
+    ("de-hamburg", "Hamburg central warehouse", "DE", 0),
+    ("fr-lyon", "Lyon warehouse", "FR", 1),
+    ("gb-leeds", "Leeds warehouse", "GB", 2),
+)
+CARRIERS = {
+    "DE": ("DHL", "DPD", "GLS", "UPS"),
+    "FR": ("Colissimo", "Chronopost", "DPD", "GLS"),
+    "GB": ("Royal Mail", "DPD", "Parcelforce", "UPS"),
+    "IT": ("BRT", "GLS", "Poste Italiane", "DHL"),
+}
+CANCEL_REASONS = (
+    "Customer changed their mind",
+    "Ordered twice by mistake",
+    "Delivery date too late for the customer",
+    "Credit check failed",
+    "Replaced by a new order with other options",
+)
+ABANDONED = "Customer did not confirm the order"
+RETURN_REASONS = (
+    "Damaged in transit",
+    "Wrong size",
+    "Not as described",
+    "Withdrawn within the 14 days",
+    "Wrong item delivered",
+)
+# Generated products beside the demo catalog's: category slug -> (nouns, EUR price range, lead time, stocked)
+EXTRA_PRODUCTS = {
+    "car-accessories": (
+        ("roof bars", "dash camera", "boot liner", "snow chains", "child seat", "seat covers", "jump starter"),
+        (40, 900),
+        5,
+        True,
+    ),
+    "bikes": (("cargo e-bike", "folding e-bike", "e-mountain bike", "speed pedelec"), (1800, 5200), 21, False),
+    "bike-accessories": (
+        ("saddle", "light set", "mudguards", "rear rack", "bike computer", "frame bag", "child seat", "tyre"),
+        (15, 350),
+        5,
+        True,
+    ),
+    "desks": (("standing desk", "meeting table", "desk frame", "corner desk"), (280, 1600), 10, True),
+    "chairs": (("task chair", "meeting chair", "stool", "lounge chair"), (120, 950), 5, True),
+    "storage": (("filing cabinet", "locker", "bookcase", "pedestal", "desk lamp"), (40, 700), 5, True),
+    "services": (("installation", "maintenance visit", "training day", "service plan"), (60, 1500), 10, False),
+}
+
+
+@dataclass
+class Catalog:
+    """The products orders draw from; arrays are indexed by product code (0 … P-1)."""
+
+    product_id: np.ndarray
+    category_id: np.ndarray
+    names: list[str]
+    skus: list[str]
+    price: dict[str, np.ndarray]  # currency -> current list price in cents
+    lead_days: np.ndarray  # the product's lead time in working days
+    stocked: np.ndarray  # has stock levels; otherwise made to order
+    configurable: np.ndarray
+    popularity: np.ndarray  # probabilities
+    tax_bp: np.ndarray  # [country code, product code] -> rate in hundredths of a percent
+    warehouse_ids: np.ndarray  # by index of WAREHOUSES
+    fx_first_month: int  # months since 1970 of the first GBP rate
+    fx_gbp: np.ndarray  # EUR per GBP × 1e6, one per month
+
+
+def seed_orders_catalog(rng: np.random.Generator, company: Company, products: int, now: int, years: int) -> Catalog:
+    """The demo catalog through its own step, more products through the catalog services up to ``products``,
+    warehouses, tax rates, monthly GBP rates and the order settings (all idempotent)."""
+    from decimal import Decimal
+
+    from django.conf import settings
+
+    from catalog import services
+    from catalog.demo import demo_catalog
+    from catalog.models import Category, Price, PriceList, Product
+    from orders.models import ExchangeRate, TaxRate, Warehouse
+    from orders.services import order_settings
+    from sfa.demo import DemoContext
+
+    demo_catalog(DemoContext(password=settings.SFA_DEMO_PASSWORD, log=lambda message: log(f"  {message}")))
+    categories = {c.slug: c for c in Category.objects.all()}
+    lists = {p.code: p for p in PriceList.objects.filter(code__in=["retail-eur", "retail-gbp", "retail-eur-2025"])}
+    pending = max(0, products - Product.objects.count())
+    kinds = list(EXTRA_PRODUCTS)
+    made = 0
+    for i in range(10_000):
+        if made >= pending:
+            break
+        slug_of_category = kinds[i % len(kinds)]
+        nouns, (low, high), lead, _stocked = EXTRA_PRODUCTS[slug_of_category]
+        brand = BRAND_WORDS[(i // len(kinds)) % len(BRAND_WORDS)]
+        noun = nouns[(i // len(kinds) // len(BRAND_WORDS) + i) % len(nouns)]
+        name = f"{brand} {noun}"
+        sku = f"GEN-{i + 1:04d}"
+        if Product.objects.filter(sku=sku).exists():
+            continue
+        eur = Decimal(int(np.exp(rng.uniform(np.log(low), np.log(high)))))
+        product = services.product_create(
+            actor=None,
+            slug=f"{slug_of_category}-{name}-{i + 1}".lower().replace(" ", "-"),
+            sku=sku,
+            name=name,
+            category=categories[slug_of_category],
+            summary=f"{name.capitalize()} for every day.",
+            base_lead_time_days=int(lead + rng.integers(0, 6)),
+        )
+        for code, factor in (("retail-eur", "1"), ("retail-gbp", "0.88"), ("retail-eur-2025", "0.96")):
+            amount = (eur * Decimal(factor)).quantize(Decimal("1"))
+            services.price_set(product=product, price_list=lists[code], amount=amount, actor=None)
+        made += 1
+    log(f"  {made} products generated; {Product.objects.count()} in the catalog")
+
+    for code, name, country, priority in WAREHOUSES:
+        Warehouse.objects.get_or_create(code=code, defaults={"name": name, "country": country, "priority": priority})
+    for country, rate in VAT.items():
+        TaxRate.objects.get_or_create(country=country, category=None, defaults={"rate": Decimal(rate)})
+    for (country, slug), rate in VAT_BY_CATEGORY.items():
+        TaxRate.objects.get_or_create(country=country, category=categories[slug], defaults={"rate": Decimal(rate)})
+    order_settings()
+
+    today = np.datetime64(now // DAY, "D")
+    first_month = int(today.astype("datetime64[M]").astype(int)) - 12 * years - 1
+    months = 12 * years + 2
+    walk = 1.17 * np.exp(np.cumsum(rng.normal(0, 0.012, months)))  # EUR per GBP, a gentle random walk
+    fx = np.round(walk * 1e6).astype(np.int64)
+    for k in range(months):
+        day = np.datetime64(first_month + k, "M").astype("datetime64[D]").item()
+        ExchangeRate.objects.get_or_create(
+            currency="GBP", valid_from=day, defaults={"rate": Decimal(int(fx[k])) / Decimal(1_000_000)}
+        )
+    stored = dict(
+        ExchangeRate.objects.filter(currency="GBP").values_list("valid_from", "rate")
+    )  # a kept database keeps its rates
+    fx = np.array(
+        [
+            int(stored[np.datetime64(first_month + k, "M").astype("datetime64[D]").item()] * 1_000_000)
+            for k in range(months)
+        ]
+    )
+
+    rows = list(
+        Product.objects.filter(is_active=True)
+        .order_by("id")
+        .values_list("id", "category_id", "category__slug", "name", "sku", "is_configurable", "base_lead_time_days")
+    )
+    prices = {
+        (product, code): int(amount * 100)
+        for product, code, amount in Price.objects.filter(
+            price_list__code__in=["retail-eur", "retail-gbp"]
+        ).values_list("product_id", "price_list__code", "amount")
+    }
+    rows = [r for r in rows if (r[0], "retail-eur") in prices and (r[0], "retail-gbp") in prices]
+    ids = np.array([r[0] for r in rows])
+    eur = np.array([prices[(r[0], "retail-eur")] for r in rows])
+    gbp = np.array([prices[(r[0], "retail-gbp")] for r in rows])
+    configurable = np.array([r[5] for r in rows])
+    is_service = np.array([r[4].startswith("SRV-") or (r[4].startswith("GEN-") and r[2] == "services") for r in rows])
+    generated_bikes = np.array([r[4].startswith("GEN-") and r[2] == "bikes" for r in rows])
+    stocked = ~configurable & ~is_service & ~generated_bikes
+    # Cheap things sell more often; a little noise so that neighbours in price differ.
+    popularity = (eur / 100.0) ** -0.55 * rng.lognormal(0, 0.5, len(rows))
+
+    by_id = {c.id: c for c in categories.values()}
+
+    def rate_for(country: str, category_id: int) -> str:
+        category = by_id[category_id]
+        while category is not None:
+            if (country, category.slug) in VAT_BY_CATEGORY:
+                return VAT_BY_CATEGORY[(country, category.slug)]
+            category = by_id.get(category.parent_id)
+        return VAT[country]
+
+    tax_bp = np.array([[int(Decimal(rate_for(c, r[1])) * 100) for r in rows] for c in COUNTRIES])
+    warehouses = dict(Warehouse.objects.values_list("code", "id"))
+    return Catalog(
+        product_id=ids,
+        category_id=np.array([r[1] for r in rows]),
+        names=[r[3] for r in rows],
+        skus=[r[4] for r in rows],
+        price={"EUR": eur, "GBP": gbp},
+        lead_days=np.array([r[6] for r in rows]),
+        stocked=stocked,
+        configurable=configurable,
+        popularity=popularity / popularity.sum(),
+        tax_bp=tax_bp,
+        warehouse_ids=np.array([warehouses[w[0]] for w in WAREHOUSES]),
+        fx_first_month=first_month,
+        fx_gbp=fx,
+    )
+
+
+@dataclass
+class Customers:
+    """Accounts and contacts as they are in the database (generated now or before)."""
+
+    account_id: np.ndarray
+    account_owner: np.ndarray
+    account_country: np.ndarray  # codes into COUNTRIES
+    account_segment: np.ndarray  # codes into SEGMENTS
+    contact_id: np.ndarray
+    contact_account: np.ndarray  # index into account_id, -1 for none
+    contact_owner: np.ndarray
+    contact_country: np.ndarray
+
+
+def read_customers() -> Customers:
+    from django.db import connection
+
+    from contacts.models import Account
+
+    segments = ["", *Account.Segment.values]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, owner_id, coalesce(array_position(%s::text[], country), 1) - 1,"
+            " coalesce(array_position(%s::text[], segment), 1) - 1 FROM contacts_account ORDER BY id",
+            [list(COUNTRIES), segments],
+        )
+        accounts = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
+        cursor.execute(
+            "SELECT id, coalesce(account_id, 0), owner_id, coalesce(array_position(%s::text[], country), 1) - 1"
+            " FROM contacts_contact ORDER BY id",
+            [list(COUNTRIES)],
+        )
+        contacts = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 4)
+    account_index = np.searchsorted(accounts[:, 0], contacts[:, 1])
+    has_account = contacts[:, 1] > 0
+    return Customers(
+        account_id=accounts[:, 0],
+        account_owner=accounts[:, 1],
+        account_country=accounts[:, 2],
+        account_segment=accounts[:, 3],
+        contact_id=contacts[:, 0],
+        contact_account=np.where(has_account, account_index, -1),
+        contact_owner=contacts[:, 2],
+        contact_country=contacts[:, 3],
+    )
+
+
+def money(cents: np.ndarray) -> Encoder:
+    """Cents (or hundredths of a percent) as a decimal with two places; exact, as cents stay below 2**53."""
+    table = lookup(cents, lambda c: [f"{v / 100:.2f}" for v in c.tolist()])
+    if table is None:
+        return lambda part: [f"{c / 100:.2f}" for c in cents[part].tolist()]
+    low, strings = table
+    return lambda part: strings[cents[part] - low].tolist()
+
+
+def money_few(cents: np.ndarray) -> Encoder:
+    """``money`` for a column with few distinct values over a wide range (unit prices): through np.unique."""
+    distinct, codes = np.unique(cents, return_inverse=True)
+    return coded(np.array([f"{v / 100:.2f}" for v in distinct.tolist()], dtype=object), codes)
+
+
+def round_div(numerator: np.ndarray, denominator: int) -> np.ndarray:
+    """Integer division rounding half away from zero, as Decimal's ROUND_HALF_UP does."""
+    return np.sign(numerator) * ((np.abs(numerator) + denominator // 2) // denominator)
+
+
+def working_days_add(day: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``count`` working days (Monday to Friday) after ``day``; a weekend day counts from the Friday before."""
+    weekday = (day + 3) % 7  # 0 = Monday; 1 January 1970 was a Thursday
+    day = day - np.maximum(weekday - 4, 0)
+    weekday = np.minimum(weekday, 4)
+    return day + count // 5 * 7 + count % 5 + np.where(weekday + count % 5 >= 5, 2, 0)
+
+
+def seconds_between(rng: np.random.Generator, low: float, high: float, size: int) -> np.ndarray:
+    return rng.integers(int(low), int(high), size=size)
+
+
+def pick_within(rng: np.random.Generator, start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """A random index in [start, start + count) for each pair (count > 0)."""
+    return start + (rng.random(len(start)) * count).astype(np.int64)
+
+
+@dataclass
+class OrderRun:
+    """Counts of what the orders section wrote, for the summary."""
+
+    counts: dict[str, int]
+    statuses: dict[str, int]
+    at_risk: int
+    on_time_share: float
+    numbers: int  # the last order number given out
+
+
+def load_orders(
+    rng: np.random.Generator,
+    count: int,
+    lines: int,
+    customers: Customers,
+    catalog: Catalog,
+    company: Company,
+    now: int,
+    years: int,
+    chunk: int,
+) -> OrderRun:
+    """``count`` orders over ``years`` years with ``lines`` lines, and everything their history wrote.
+
+    Each order gets a full timeline drawn up front (created, confirmed, allocated, shipped in one or two
+    shipments, delivered, closed; or cancelled before shipping; or returned after delivery); what lies
+    after ``now`` has not happened yet, which is what leaves the recent orders open and the late ones at
+    risk. Rows are then derived from the timelines: statuses, dates, events, shipments, reservations and
+    stock, the ledger (booked on ordered_on, delivered per shipment, reversals) and the delivery rollup.
+    """
+    from contacts.models import Account
+    from orders.models import Order, SalesEntry
+
+    statuses = list(Order.Status.values)
+    code = {s: i for i, s in enumerate(statuses)}
+    today = now // DAY
+    n, m = count, lines
+
+    # --- When: more orders every year, few at weekends, a summer and Christmas dip; ids follow time.
+    days = np.arange(today - years * 365 + 1, today + 1)
+    weekday = (days + 3) % 7
+    month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
+    season = np.array([0.9, 1.0, 1.1, 1.05, 1.0, 1.0, 0.9, 0.75, 1.05, 1.1, 1.1, 0.85])[month]
+    weights = np.exp(0.22 * (days - days[0]) / 365) * np.select([weekday < 5, weekday == 5], [1.0, 0.1], 0.03)
+    weights = weights * season
+    ordered_day = rng.choice(days, size=n, p=weights / weights.sum())
+    created = ordered_day * DAY + rng.integers(7 * 3600, 18 * 3600, size=n)
+    is_today = ordered_day == today
+    created[is_today] = today * DAY + (rng.random(int(is_today.sum())) * max(1, now - today * DAY - 1)).astype(int)
+    order = np.argsort(created, kind="stable")
+    ordered_day, created = ordered_day[order], created[order]
+    ids = np.arange(1, n + 1)
+
+    # --- Who: mostly accounts (a few big customers), some consumers; the customer's owner sells.
+    accounts_count, contacts_count = len(customers.account_id), len(customers.contact_id)
+    consumers = np.flatnonzero(customers.contact_account < 0)
+    b2b = rng.random(n) < (0.85 if len(consumers) else 1.0)
+    if accounts_count == 0:
+        b2b[:] = False
+    size = rng.lognormal(0, 1.5, max(1, accounts_count))
+    account = np.where(b2b, rng.choice(max(1, accounts_count), size=n, p=size / size.sum()), -1)
+    with_account = np.flatnonzero(customers.contact_account >= 0)
+    by_account = with_account[np.argsort(customers.contact_account[with_account], kind="stable")]
+    per_account = np.bincount(customers.contact_account[with_account], minlength=max(1, accounts_count))
+    first_of_account = np.concatenate([[0], np.cumsum(per_account)[:-1]])
+    acc = np.maximum(account, 0)
+    named_contact = b2b & (per_account[acc] > 0) & (rng.random(n) < 0.7)
+    contact = np.full(n, -1)
+    contact[named_contact] = by_account[
+        pick_within(rng, first_of_account[acc[named_contact]], per_account[acc[named_contact]])
+    ]
+    if len(consumers):
+        loyalty = rng.lognormal(0, 1.0, len(consumers))
+        contact[~b2b] = consumers[rng.choice(len(consumers), size=int((~b2b).sum()), p=loyalty / loyalty.sum())]
+    account_id = np.where(b2b, customers.account_id[acc] if accounts_count else 0, 0)
+    contact_id = np.where(contact >= 0, customers.contact_id[np.maximum(contact, 0)] if contacts_count else 0, 0)
+    owner = np.where(b2b, customers.account_owner[acc] if accounts_count else 0, 0)
+    owner[~b2b] = customers.contact_owner[contact[~b2b]]
+    country = np.where(b2b, customers.account_country[acc] if accounts_count else 0, 0)
+    country[~b2b] = customers.contact_country[contact[~b2b]]
+    segment = np.where(b2b, customers.account_segment[acc] if accounts_count else 0, 0)
+    gbp = country == COUNTRIES.index("GB")
+
+    # --- Lines: 1 to 40 per order, skewed (most orders have a few), exactly ``lines`` in all.
+    mean_extra = max(0.0, m / n - 1)
+    per_order = 1 + (rng.negative_binomial(1.5, 1.5 / (1.5 + mean_extra), n) if mean_extra else np.zeros(n, int))
+    per_order = np.minimum(per_order, 40)
+    while (gap := m - int(per_order.sum())) != 0:
+        if gap > 0:
+            np.add.at(per_order, rng.choice(np.flatnonzero(per_order < 40), size=gap), 1)
+        else:
+            shrinkable = np.flatnonzero(per_order > 1)
+            np.subtract.at(per_order, rng.choice(shrinkable, size=min(-gap, len(shrinkable)), replace=False), 1)
+    start = np.concatenate([[0], np.cumsum(per_order)[:-1]])
+    line_order = np.repeat(np.arange(n), per_order)
+    position = np.arange(m) - start[line_order] + 1
+    product = rng.choice(len(catalog.product_id), size=m, p=catalog.popularity)
+
+    # Prices of the year of the order (4 % a year lower going back), options on configurable products.
+    year = ordered_day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    this_year = int(np.datetime64(today, "D").astype("datetime64[Y]").astype(np.int64)) + 1970
+    factor = 0.96 ** np.maximum(0, this_year - year)[line_order]
+    list_price = np.where(gbp[line_order], catalog.price["GBP"][product], catalog.price["EUR"][product])
+    options = np.where(catalog.configurable[product], rng.uniform(1.0, 1.6, m), 1.0)
+    unit = np.round(list_price * factor * options / 100).astype(np.int64) * 100
+    quantity = np.where(
+        unit >= 200_000,
+        np.where(rng.random(m) < 0.1, rng.integers(2, 6, m), 1),
+        np.where(unit >= 20_000, rng.geometric(0.55, m), rng.geometric(0.22, m)),
+    )
+    quantity = np.minimum(quantity * np.where(segment[line_order] == 1, rng.integers(1, 4, m), 1), 500)
+    line_discount = np.where(rng.random(m) < 0.3, rng.choice([200, 300, 500, 500, 800, 1000, 1000, 1500, 2000], m), 0)
+    order_discount = np.where(rng.random(n) < 0.15, rng.choice([200, 300, 500, 500, 750, 1000], n), 0)
+    tax_bp = catalog.tax_bp[country[line_order], product]
+    gross = round_div(quantity * unit * (10_000 - line_discount), 10_000)
+    subtotal = np.add.reduceat(gross, start)
+    discount_total = round_div(subtotal * order_discount, 10_000)
+    net = round_div(gross * (10_000 - order_discount[line_order]), 10_000)
+    tax = round_div(net * tax_bp, 10_000)
+    tax_total = np.add.reduceat(tax, start)
+    total = subtotal - discount_total + tax_total
+    options_lead = np.where(catalog.configurable[product], rng.integers(0, 15, m), 0)
+    lead_time = catalog.lead_days[product] + options_lead
+    stocked = catalog.stocked[product]
+    # The promise (orders.promise): in stock, 1 day to pick and pack + 2 in transit; else lead time + 2.
+    need = np.where(stocked, 3, lead_time + 2)
+    order_need = np.maximum.reduceat(need, start)
+    all_stocked = np.minimum.reduceat(stocked.astype(np.int8), start).astype(bool)
+
+    # --- The timeline of every order, as if nothing were cut off by ``now``.
+    hour = 3600
+    quick = rng.random(n) < 0.65
+    confirmed = created + np.where(quick, rng.integers(600, 4 * hour, n), rng.integers(1, 4, n) * DAY)
+    promised = working_days_add(confirmed // DAY, order_need)
+    roll = rng.random(n)
+    delay = np.select(
+        [roll < 0.80, roll < 0.94], [-rng.integers(0, 3, n), rng.integers(1, 6, n)], rng.integers(6, 25, n)
+    )
+    ship_last = (promised - rng.integers(2, 4, n) + delay) * DAY + rng.integers(13 * hour, 17 * hour, n)
+    ship_last = np.maximum(ship_last, confirmed + 2 * hour)
+    split = (per_order >= 2) & (rng.random(n) < 0.15)
+    ship_first = np.where(split, np.minimum(confirmed + rng.integers(1, 4, n) * DAY, ship_last - DAY), ship_last)
+    split &= ship_first > confirmed + hour
+    ship_first = np.where(split, ship_first, ship_last)
+    allocated = np.where(
+        all_stocked,
+        confirmed + rng.integers(hour // 2, 6 * hour, n),
+        ship_first - rng.integers(1, 6, n) * DAY + rng.integers(-3 * hour, 3 * hour, n),
+    )
+    allocated = np.clip(allocated, confirmed + hour // 2, ship_first - hour // 2)
+    arrive_first = ship_first + rng.integers(1, 4, n) * DAY - rng.integers(0, 5 * hour, n)
+    arrive_last = np.where(split, ship_last + rng.integers(1, 4, n) * DAY - rng.integers(0, 5 * hour, n), arrive_first)
+    delivered = np.maximum(arrive_first, arrive_last)
+    closed = np.where(rng.random(n) < 0.95, delivered + rng.integers(5, 31, n) * DAY, -1)
+    fate = rng.random(n)
+    abandoned = fate < 0.01
+    cancel_share = np.where(abandoned, 0.0, rng.random(n))
+    cancelled = np.select(
+        [abandoned, fate < 0.035],
+        [created + rng.integers(14, 31, n) * DAY, created + (cancel_share * (ship_first - created)).astype(np.int64)],
+        -1,
+    )
+    returned = np.where((fate >= 0.035) & (fate < 0.05), delivered + rng.integers(2, 31, n) * DAY, -1)
+
+    def happened(t: np.ndarray) -> np.ndarray:
+        """``t`` where it is not in the future, not after a cancellation and not on an abandoned draft, else -1."""
+        cut = abandoned | ((cancelled >= 0) & (cancelled <= now) & (t > cancelled))
+        return np.where(cut | (t > now) | (t < 0), -1, t)
+
+    t_confirm = happened(confirmed)
+    t_alloc = happened(allocated)
+    t_ship_first = happened(ship_first)
+    t_ship_last = happened(ship_last)
+    t_arrive_first = happened(arrive_first)
+    t_arrive_last = happened(arrive_last)
+    t_deliver = happened(delivered)
+    t_return = np.where((returned >= 0) & (returned <= now), returned, -1)
+    t_close = happened(np.where((t_return >= 0) & (closed > t_return), -1, closed))
+    t_cancel = np.where((cancelled >= 0) & (cancelled <= now), cancelled, -1)
+
+    status = np.zeros(n, dtype=np.int64)
+    for t, name in (
+        (t_confirm, "confirmed"),
+        (t_alloc, "allocated"),
+        (np.where(split, t_ship_first, -1), "partially_shipped"),
+        (t_ship_last, "shipped"),
+        (t_deliver, "delivered"),
+        (t_close, "closed"),
+        (t_cancel, "cancelled"),
+        (t_return, "returned"),
+    ):
+        status[t >= 0] = code[name]
+    promised_day = np.where(t_confirm >= 0, promised, -1)
+
+    # --- At risk now (orders.delays): not allocated 3 working days before the promise, or not shipped by it.
+    unallocated = status == code["confirmed"]
+    open_unshipped = np.isin(status, [code["confirmed"], code["allocated"], code["partially_shipped"]])
+    late = open_unshipped & (today > promised_day) & (now >= (promised_day + 1) * DAY + 6 * hour + 1800)
+    warn_day = promised_day - 5  # three working days before, give or take a weekend
+    warned = unallocated & ~late & (now >= warn_day * DAY + 6 * hour + 1800)
+    risk_at = np.select(
+        [late, warned],
+        [(promised_day + 1) * DAY + 6 * hour + 1800, np.maximum(warn_day * DAY + 6 * hour + 1800, t_confirm)],
+        -1,
+    )
+    risks: dict[str, int] = {"": 0}
+    risk = np.zeros(n, dtype=np.int64)  # codes into the risk texts
+    for i in np.flatnonzero(late | warned).tolist():
+        day = np.datetime64(int(promised_day[i]), "D").item()
+        if late[i]:
+            text = f"Not shipped by the promised date {day:%d %b %Y}"
+        else:
+            text = f"Not allocated 3 working days before the promised date {day:%d %b %Y}"
+        risk[i] = risks.setdefault(text, len(risks))
+
+    # --- Events: one per step that happened, ids in the order they happened.
+    operations, support = company.user_ids["operations"], company.user_ids["support"]
+    cancel_from = np.where(t_confirm < 0, code["draft"], np.where(t_alloc < 0, code["confirmed"], code["allocated"]))
+    return_from = np.where(t_close >= 0, code["closed"], code["delivered"])
+    no_status = len(statuses)  # the empty from_status of the first event
+    kinds = [  # (time, from status, to status, by, note code, shipment number)
+        (created, np.full(n, no_status), code["draft"], owner, 0, 0),
+        (t_confirm, code["draft"], code["confirmed"], owner, 0, 0),
+        (t_alloc, code["confirmed"], code["allocated"], np.full(n, operations), 0, 0),
+        (np.where(split, t_ship_first, -1), code["allocated"], code["partially_shipped"], np.full(n, operations), 0, 1),
+        (
+            t_ship_last,
+            np.where(split, code["partially_shipped"], code["allocated"]),
+            code["shipped"],
+            np.full(n, operations),
+            0,
+            np.where(split, 2, 1),
+        ),
+        (t_deliver, code["shipped"], code["delivered"], np.zeros(n, np.int64), 0, 0),
+        (t_close, code["delivered"], code["closed"], owner, 0, 0),
+        (
+            t_cancel,
+            cancel_from,
+            code["cancelled"],
+            owner,
+            np.where(abandoned, 1, 2 + rng.integers(0, len(CANCEL_REASONS), n)),
+            0,
+        ),
+        (
+            t_return,
+            return_from,
+            code["returned"],
+            np.full(n, support),
+            2 + len(CANCEL_REASONS) + rng.integers(0, len(RETURN_REASONS), n),
+            0,
+        ),
+    ]
+    parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    version = np.zeros(n, dtype=np.int64)
+    updated = created.copy()
+    for t, source, target, by, note, shipment in kinds:
+        where = np.flatnonzero(t >= 0)
+        version[where] += 1
+        updated[where] = np.maximum(updated[where], t[where])
+        parts["order"].append(where)
+        parts["at"].append(t[where])
+        parts["from"].append(np.broadcast_to(source, n)[where])
+        parts["to"].append(np.full(len(where), target))
+        parts["by"].append(np.broadcast_to(by, n)[where])
+        parts["note"].append(np.broadcast_to(note, n)[where])
+        parts["shipment"].append(np.broadcast_to(shipment, n)[where])
+    event = {key: np.concatenate(value) for key, value in parts.items()}
+    del parts
+    by_time = np.argsort(event["at"], kind="stable")
+    event = {key: value[by_time] for key, value in event.items()}
+    events = len(by_time)
+    notes = ["", ABANDONED, *CANCEL_REASONS, *RETURN_REASONS]
+    event_data = ["{}", json.dumps({"shipment": 1}), json.dumps({"shipment": 2})]
+
+    # --- Shipments: the first of a split order, then the last (or only) one; ids by shipping time.
+    has_first = split & (t_ship_first >= 0)
+    has_last = t_ship_last >= 0
+    ship_order = np.concatenate([np.flatnonzero(has_first), np.flatnonzero(has_last)])
+    ship_number = np.concatenate([np.ones(int(has_first.sum()), np.int64), np.where(split, 2, 1)[has_last]])
+    ship_at = np.concatenate([t_ship_first[has_first], t_ship_last[has_last]])
+    ship_arrived = np.concatenate([t_arrive_first[has_first], t_arrive_last[has_last]])
+    by_time = np.argsort(ship_at, kind="stable")
+    ship_order, ship_number, ship_at, ship_arrived = (
+        ship_order[by_time],
+        ship_number[by_time],
+        ship_at[by_time],
+        ship_arrived[by_time],
+    )
+    shipments = len(ship_order)
+    shipment_id = np.zeros((n, 3), dtype=np.int64)  # [order, number] -> shipment id
+    shipment_id[ship_order, ship_number] = np.arange(1, shipments + 1)
+    carriers = [c for k in COUNTRIES for c in CARRIERS[k]]  # four per country
+    carrier = country[ship_order] * 4 + rng.integers(0, 4, shipments)
+    tracking = rng.integers(10**11, 10**12, shipments)
+
+    # --- Lines in shipments, reservations, stock.
+    o = line_order
+    first_part = split[o] & (position <= per_order[o] // 2)
+    line_shipped_at = np.where(first_part, t_ship_first[o], t_ship_last[o])
+    line_arrived_at = np.where(first_part, t_arrive_first[o], t_arrive_last[o])
+    line_shipment = np.where(first_part, shipment_id[o, 1], shipment_id[o, np.where(split[o], 2, 1)])
+    line_shipment = np.where(line_shipped_at >= 0, line_shipment, 0)
+    shipped_qty = np.where(line_shipped_at >= 0, quantity, 0)
+    returned_qty = np.where(t_return[o] >= 0, shipped_qty, 0)
+    open_status = np.isin(status[o], [code["confirmed"], code["allocated"], code["partially_shipped"]])
+    reserved_qty = np.where(stocked & open_status & (line_shipped_at < 0), quantity, 0)
+    gb, fr = COUNTRIES.index("GB"), COUNTRIES.index("FR")
+    warehouse = np.where(country == gb, 2, np.where((country == fr) & (rng.random(n) < 0.7), 1, 0))
+    line_warehouse = warehouse[o]
+    line_ids = np.arange(1, m + 1)
+
+    stocked_products = np.flatnonzero(catalog.stocked)
+    cell = product * len(WAREHOUSES) + line_warehouse
+    reserved_cells = np.bincount(cell, weights=reserved_qty, minlength=len(catalog.product_id) * len(WAREHOUSES))
+    stock_product = np.repeat(stocked_products, len(WAREHOUSES))
+    stock_warehouse = np.tile(np.arange(len(WAREHOUSES)), len(stocked_products))
+    stock_reserved = reserved_cells[stock_product * len(WAREHOUSES) + stock_warehouse].astype(np.int64)
+    short = rng.random(len(stock_product)) < 0.08  # some products are nearly out
+    stock_on_hand = stock_reserved + np.where(
+        short, rng.integers(0, 3, len(stock_product)), rng.integers(20, 3000, len(stock_product))
+    )
+
+    # --- The ledger (orders.ledger): booked on ordered_on, delivered per shipment, reversals.
+    base = catalog.fx_first_month
+    entries: dict[str, list[np.ndarray]] = defaultdict(list)
+    kinds_of_entry = list(SalesEntry.Kind.values)
+    bases = list(SalesEntry.Basis.values)
+    ledger = [  # (lines, kind, basis, sign, when)
+        (np.flatnonzero(t_confirm[o] >= 0), "booked", "booking", 1, t_confirm[o]),
+        (np.flatnonzero(line_arrived_at >= 0), "delivered", "delivery", 1, line_arrived_at),
+        (np.flatnonzero((t_cancel[o] >= 0) & (t_confirm[o] >= 0)), "cancelled", "booking", -1, t_cancel[o]),
+        (np.flatnonzero(returned_qty > 0), "returned", "booking", -1, t_return[o]),
+        (np.flatnonzero(returned_qty > 0), "returned", "delivery", -1, t_return[o]),
+    ]
+    for where, kind, basis, sign, when in ledger:
+        entries["line"].append(where)
+        entries["kind"].append(np.full(len(where), kinds_of_entry.index(kind)))
+        entries["basis"].append(np.full(len(where), bases.index(basis)))
+        entries["sign"].append(np.full(len(where), sign))
+        entries["at"].append(when[where])
+    entry = {key: np.concatenate(value) for key, value in entries.items()}
+    del entries
+    by_time = np.argsort(entry["at"], kind="stable")
+    entry = {key: value[by_time] for key, value in entry.items()}
+    e_line, e_order = entry["line"], o[entry["line"]]
+    booked = entry["kind"] == kinds_of_entry.index("booked")
+    entry_on = np.where(booked, ordered_day[e_order], entry["at"] // DAY)
+    entry_units = entry["sign"] * np.where(
+        entry["kind"] == kinds_of_entry.index("returned"), returned_qty[e_line], quantity[e_line]
+    )
+    entry_amount = entry["sign"] * net[e_line]
+    # In the base currency at the rate of the booking day: deliveries and reversals carry the booked base
+    # amount forward (orders.ledger), so that a return takes back exactly what was booked.
+    booking_month = np.clip(
+        ordered_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) - base,
+        0,
+        len(catalog.fx_gbp) - 1,
+    )
+    booking_fx = np.where(gbp, catalog.fx_gbp[booking_month], 1_000_000)
+    entry_base = entry["sign"] * round_div(net[e_line] * booking_fx[e_order], 1_000_000)
+    sales_entries = len(e_line)
+
+    # --- The delivery rollup (orders.ledger.delivery_stats_rebuild): per product and month of delivery,
+    # each delivered order counted once per product it holds.
+    products_count = len(catalog.product_id)
+    pairs = np.unique(o[t_deliver[o] >= 0] * products_count + product[t_deliver[o] >= 0])
+    pair_order, pair_product = pairs // products_count, pairs % products_count
+    delivered_day = t_deliver[pair_order] // DAY
+    month_index = delivered_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    first_month = int(month_index.min()) if len(month_index) else 0
+    key = (month_index - first_month) * products_count + pair_product
+    cells = (int(key.max()) + 1) if len(key) else 0
+    stat_deliveries = np.bincount(key, minlength=cells)
+    stat_on_time = np.bincount(key, weights=delivered_day <= promised_day[pair_order], minlength=cells)
+    stat_days = np.bincount(key, weights=delivered_day - ordered_day[pair_order], minlength=cells)
+    stat_cells = np.flatnonzero(stat_deliveries)
+    on_time_share = float(stat_on_time.sum() / max(1, stat_deliveries.sum()))
+    del pairs, pair_order, pair_product
+
+    # --- COPY, parents first.
+    copy_binary(
+        "orders_stocklevel",
+        {
+            "id": b_ints(np.arange(1, len(stock_product) + 1)),
+            "product_id": b_ints(catalog.product_id[stock_product]),
+            "warehouse_id": b_ints(catalog.warehouse_ids[stock_warehouse]),
+            "on_hand": b_ints(stock_on_hand),
+            "reserved": b_ints(stock_reserved),
+            "updated_at": b_seconds(np.full(len(stock_product), now)),
+        },
+        len(stock_product),
+        chunk,
+    )
+    segments = ["", *Account.Segment.values]
+    currencies = ["EUR", "GBP"]
+    copy_binary(
+        "orders_order",
+        {
+            "id": b_ints(ids),
+            "number": b_text([f"SO-{i:06d}" for i in range(1, n + 1)], np.arange(n)),
+            "account_id": b_ints(account_id, nullable=True),
+            "contact_id": b_ints(contact_id, nullable=True),
+            "owner_id": b_ints(owner),
+            "status": b_text(statuses, status),
+            "source": b_text(["manual", "api"], rng.random(n) < 0.3),
+            "currency": b_text(currencies, gbp),
+            "country": b_text(COUNTRIES, country),
+            "region": b_const("", n),
+            "segment": b_text(segments, segment),
+            "discount_percent": b_hundredths(order_discount),
+            "subtotal": b_hundredths(subtotal),
+            "discount_total": b_hundredths(discount_total),
+            "tax_total": b_hundredths(tax_total),
+            "total": b_hundredths(total),
+            "allow_backorder": b_bool(rng.random(n) < 0.03),
+            "ordered_on": b_days(ordered_day),
+            "promised_date": b_days(promised_day),
+            "confirmed_at": b_seconds(t_confirm),
+            "allocated_at": b_seconds(t_alloc),
+            "shipped_at": b_seconds(t_ship_last),
+            "delivered_at": b_seconds(t_deliver),
+            "closed_at": b_seconds(t_close),
+            "cancelled_at": b_seconds(t_cancel),
+            "returned_at": b_seconds(t_return),
+            "risk": b_text(list(risks), risk),
+            "risk_flagged_at": b_seconds(risk_at),
+            "external_ref": b_const("", n),
+            "notes": b_const("", n),
+            "version": b_ints(version),
+            "created_at": b_seconds(created),
+            "updated_at": b_seconds(updated),
+        },
+        n,
+        chunk,
+    )
+    copy_binary(
+        "orders_orderline",
+        {
+            "id": b_ints(line_ids),
+            "order_id": b_ints(o + 1),
+            "position": b_ints(position),
+            "product_id": b_ints(catalog.product_id[product]),
+            "category_id": b_ints(catalog.category_id[product]),
+            "description": b_text(catalog.names, product),
+            "sku": b_text(catalog.skus, product),
+            "quantity": b_ints(quantity),
+            "unit_price": b_hundredths(unit),
+            "discount_percent": b_hundredths(line_discount),
+            "tax_rate": b_hundredths(tax_bp),
+            "net_amount": b_hundredths(net),
+            "tax_amount": b_hundredths(tax),
+            "lead_time_days": b_ints(lead_time),
+            "quantity_reserved": b_ints(reserved_qty),
+            "quantity_shipped": b_ints(shipped_qty),
+            "quantity_returned": b_ints(returned_qty),
+        },
+        m,
+        chunk,
+    )
+    reserving = np.flatnonzero(reserved_qty > 0)
+    copy_binary(
+        "orders_reservation",
+        {
+            "id": b_ints(np.arange(1, len(reserving) + 1)),
+            "line_id": b_ints(line_ids[reserving]),
+            "warehouse_id": b_ints(catalog.warehouse_ids[line_warehouse[reserving]]),
+            "quantity": b_ints(reserved_qty[reserving]),
+        },
+        len(reserving),
+        chunk,
+    )
+    copy_binary(
+        "orders_orderevent",
+        {
+            "id": b_ints(np.arange(1, events + 1)),
+            "order_id": b_ints(event["order"] + 1),
+            "at": b_seconds(event["at"]),
+            "by_id": b_ints(event["by"], nullable=True),
+            "from_status": b_text([*statuses, ""], event["from"]),
+            "to_status": b_text(statuses, event["to"]),
+            "note": b_text(notes, event["note"]),
+            "data": b_text(event_data, event["shipment"]),
+        },
+        events,
+        chunk,
+    )
+    del event
+    copy_binary(
+        "orders_shipment",
+        {
+            "id": b_ints(np.arange(1, shipments + 1)),
+            "order_id": b_ints(ship_order + 1),
+            "number": b_ints(ship_number),
+            "shipped_at": b_seconds(ship_at),
+            "carrier": b_text(carriers, carrier),
+            "tracking": b_digits(tracking, 12),
+            "delivered_at": b_seconds(ship_arrived),
+            "by_id": b_ints(np.full(shipments, operations)),
+        },
+        shipments,
+        chunk,
+    )
+    in_shipment = np.flatnonzero(line_shipment > 0)
+    copy_binary(
+        "orders_shipmentline",
+        {
+            "id": b_ints(np.arange(1, len(in_shipment) + 1)),
+            "shipment_id": b_ints(line_shipment[in_shipment]),
+            "line_id": b_ints(line_ids[in_shipment]),
+            "warehouse_id": b_ints(catalog.warehouse_ids[line_warehouse[in_shipment]]),
+            "quantity": b_ints(quantity[in_shipment]),
+        },
+        len(in_shipment),
+        chunk,
+    )
+    copy_binary(
+        "orders_salesentry",
+        {
+            "id": b_ints(np.arange(1, sales_entries + 1)),
+            "line_id": b_ints(e_line + 1),
+            "order_id": b_ints(e_order + 1),
+            "kind": b_text(kinds_of_entry, entry["kind"]),
+            "basis": b_text(bases, entry["basis"]),
+            "on": b_days(entry_on),
+            "product_id": b_ints(catalog.product_id[product[e_line]]),
+            "category_id": b_ints(catalog.category_id[product[e_line]]),
+            "rep_id": b_ints(owner[e_order]),
+            "region": b_const("", sales_entries),
+            "segment": b_text(segments, segment[e_order]),
+            "account_id": b_ints(account_id[e_order], nullable=True),
+            "units": b_ints(entry_units),
+            "amount": b_hundredths(entry_amount),
+            "currency": b_text(currencies, gbp[e_order]),
+            "amount_base": b_hundredths(entry_base),
+            "created_at": b_seconds(entry["at"]),
+        },
+        sales_entries,
+        chunk,
+    )
+    month_days = (stat_cells // products_count + first_month).astype("datetime64[M]").astype("datetime64[D]")
+    copy_binary(
+        "orders_deliverystat",
+        {
+            "id": b_ints(np.arange(1, len(stat_cells) + 1)),
+            "month": b_days(month_days.astype(np.int64)),
+            "product_id": b_ints(catalog.product_id[stat_cells % products_count]),
+            "deliveries": b_ints(stat_deliveries[stat_cells]),
+            "on_time": b_ints(stat_on_time[stat_cells].astype(np.int64)),
+            "days_total": b_ints(stat_days[stat_cells].astype(np.int64)),
+        },
+        len(stat_cells),
+        chunk,
+    )
+    return OrderRun(
+        counts={
+            "orders_stocklevel": len(stock_product),
+            "orders_order": n,
+            "orders_orderline": m,
+            "orders_reservation": len(reserving),
+            "orders_orderevent": events,
+            "orders_shipment": shipments,
+            "orders_shipmentline": len(in_shipment),
+            "orders_salesentry": sales_entries,
+            "orders_deliverystat": len(stat_cells),
+        },
+        statuses={s: int((status == i).sum()) for i, s in enumerate(statuses)},
+        at_risk=int((late | warned).sum()),
+        numbers=n,
+        on_time_share=on_time_share,
+    )
+
+
 # --- The run -------------------------------------------------------------------------------------
 
 
-def recreate_database() -> str:
-    """Drop and create the benchmark database (only one named sfa_bench*), then return its name."""
-    import psycopg2
+def database_settings() -> tuple[dict, str]:
     from django.conf import settings
-    from psycopg2 import sql
 
     db = settings.DATABASES["default"]
     if db["ENGINE"] != "django.db.backends.postgresql":
         raise SystemExit(f"The benchmark runs on PostgreSQL; DATABASE_URL points to {db['ENGINE']}.")
     name = db["NAME"]
     if not name.startswith("sfa_bench"):
-        raise SystemExit(f"Refusing to drop the database {name!r}: datagen only rebuilds databases named sfa_bench*.")
+        raise SystemExit(f"Refusing to load into {name!r}: datagen only builds databases named sfa_bench*.")
+    return db, name
+
+
+def server_connection(db: dict) -> Any:
+    import psycopg2
+
     conn = psycopg2.connect(
         host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"], password=db["PASSWORD"], dbname="postgres"
     )
     conn.autocommit = True
+    return conn
+
+
+def recreate_database() -> str:
+    """Drop and create the benchmark database (only one named sfa_bench*), then return its name."""
+    from psycopg2 import sql
+
+    db, name = database_settings()
+    conn = server_connection(db)
     with conn.cursor() as cursor:
         cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     conn.close()
     return name
+
+
+def ensure_database() -> tuple[str, bool]:
+    """Create the benchmark database when it does not exist; its name, and whether it was created."""
+    from psycopg2 import sql
+
+    db, name = database_settings()
+    conn = server_connection(db)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = cursor.fetchone() is not None
+        if not exists:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    conn.close()
+    return name, not exists
 
 
 def check_phones(sample: int = 2000) -> float:
@@ -981,11 +2214,73 @@ def check_phones(sample: int = 2000) -> float:
     return valid / max(1, len(numbers))
 
 
+def table_sizes(tables: Sequence[str]) -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class WHERE relname = ANY(%s)",
+            [list(tables)],
+        )
+        return dict(cursor.fetchall())
+
+
+def load_sections(
+    args: argparse.Namespace,
+    tables: Sequence[str],
+    rng: np.random.Generator,
+    orders_rng: np.random.Generator,
+    company: Company,
+    catalog: Catalog | None,
+    now: int,
+) -> tuple[int, int, Contacts | None, OrderRun | None]:
+    """COPY the sections asked for into the bare tables: e-mails, phones, the contacts and the orders' run."""
+    emails = phones = 0
+    contacts = None
+    if "contacts_contact" in tables:
+        everything = "contacts_touch" in tables
+        accounts_count = args.accounts or max(10, args.contacts // 10)
+        pools = name_pools(rng)
+        with step("accounts"):
+            accounts = load_accounts(rng, accounts_count, pools, company, now, args.chunk)
+        with step("contacts"):
+            contacts, people = load_contacts(rng, args.contacts, accounts, pools, company, now, args.chunk)
+        if everything:
+            with step("contact e-mails"):
+                emails = load_emails(rng, people, accounts, args.chunk)
+            with step("contact phones"):
+                phones = load_phones(rng, people, args.chunk)
+        del people
+        if everything:
+            with step("touches"):
+                load_touches(rng, args.touches, contacts, company, now, args.chunk)
+    run = None
+    if catalog is not None:
+        with step("customers read back"):
+            customers = read_customers()
+            log(f"  {len(customers.account_id):,} accounts, {len(customers.contact_id):,} contacts")
+        with step("orders and everything they wrote"):
+            run = load_orders(
+                orders_rng, args.orders, args.lines, customers, catalog, company, now, args.years, args.chunk
+            )
+    return emails, phones, contacts, run
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--touches", type=int, default=5_000_000)
     parser.add_argument("--accounts", type=int, help="default: a tenth of the contacts")
+    parser.add_argument("--orders", type=int, default=0, help="build the orders section too, with this many orders")
+    parser.add_argument("--lines", type=int, help="order lines in all (default: five per order)")
+    parser.add_argument("--products", type=int, default=200, help="products: the demo catalog's, then generated ones")
+    parser.add_argument("--years", type=int, default=3, help="years of order history, ending today")
+    parser.add_argument(
+        "--orders-only",
+        action="store_true",
+        help="keep the database (created when missing) and rebuild only the orders section; accounts and "
+        "contacts (without e-mails, phones and touches) are generated only when it has none",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--chunk", type=int, default=250_000, help="rows per CSV chunk")
     parser.add_argument(
@@ -994,6 +2289,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.contacts < 100 or args.touches < TIMELINE_TOUCHES:
         parser.error(f"at least 100 contacts and {TIMELINE_TOUCHES} touches")
+    args.lines = args.lines or 5 * args.orders
+    if args.orders_only and args.orders < 1:
+        parser.error("--orders-only needs --orders")
+    if args.orders and args.lines < args.orders:
+        parser.error("at least one line per order")
     accounts_count = args.accounts or max(10, args.contacts // 10)
 
     django_setup()
@@ -1001,8 +2301,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     from django.db import connection
 
     with step("database"):
-        name = recreate_database()
-        log(f"  {name} created")
+        if args.orders_only:
+            name, created = ensure_database()
+            log(f"  {name} {'created' if created else 'kept'}")
+        else:
+            name = recreate_database()
+            log(f"  {name} created")
     with step("migrate"):
         call_command("migrate", verbosity=0)
     with step("company, users, purposes and guard rules"):
@@ -1010,56 +2314,81 @@ def main(argv: Sequence[str] | None = None) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO off")
         cursor.execute("SET maintenance_work_mem TO '1GB'")
-    schema = schema_of(LOADED_TABLES)
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM contacts_contact)")
+        has_customers = cursor.fetchone()[0]
+    customers_section = not args.orders_only or not has_customers
+    everything = not args.orders_only
+    rng = np.random.default_rng(args.seed)
+    orders_rng = np.random.default_rng([args.seed, 7])  # the same orders whether built alone or with the rest
+    now = int(datetime.now(UTC).timestamp())
+    catalog = None
+    if args.orders:
+        with step("catalog, warehouses, tax and exchange rates, order settings"):
+            catalog = seed_orders_catalog(orders_rng, company, args.products, now, args.years)
+
+    tables = (LOADED_TABLES if everything else CUSTOMER_TABLES) if customers_section else ()
+    tables += ORDER_TABLES if args.orders else ()
+    schema = schema_of(tables)
+    if missing := schema_missing(schema, tables):
+        raise SystemExit(
+            f"{name} lacks {', '.join(missing)} (an interrupted load?): build it anew, without --orders-only."
+        )
     if not args.keep_indexes:
         schema_drop(schema)
         log(f"  dropped {len(schema.indexes)} indexes and {len(schema.constraints)} constraints for the load")
-
-    rng = np.random.default_rng(args.seed)
-    now = int(datetime.now(UTC).timestamp())
-    pools = name_pools(rng)
-    with step("accounts"):
-        accounts = load_accounts(rng, accounts_count, pools, company, now, args.chunk)
-    with step("contacts"):
-        contacts, people = load_contacts(rng, args.contacts, accounts, pools, company, now, args.chunk)
-    with step("contact e-mails"):
-        emails = load_emails(rng, people, accounts, args.chunk)
-    with step("contact phones"):
-        phones = load_phones(rng, people, args.chunk)
-    del people
-    with step("touches"):
-        load_touches(rng, args.touches, contacts, company, now, args.chunk)
+    try:
+        emails, phones, contacts, run = load_sections(args, tables, rng, orders_rng, company, catalog, now)
+    except BaseException:
+        if not args.keep_indexes:  # leave a kept database whole: the tables emptied, the schema as it was
+            log("the load failed: emptying the loaded tables and restoring their indexes and constraints")
+            connection.close()
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+            for table in tables:
+                schema_restore(schema, table)
+        raise
     if not args.keep_indexes:
-        for table in LOADED_TABLES:
+        for table in tables:
             with step(f"indexes and constraints of {table}"):
                 schema_restore(schema, table)
-        if schema_of(LOADED_TABLES) != schema:
+        if canonical(schema_of(tables)) != canonical(schema):
             raise SystemExit("The schema after the load differs from the migrated one.")
         log("  schema identical to the migrated one")
+    if run is not None:
+        from orders.models import NumberSequence  # new orders are numbered after the loaded ones
+
+        NumberSequence.objects.update_or_create(prefix="SO", defaults={"last": run.numbers})
     with step("sequences and ANALYZE"), connection.cursor() as cursor:
-        for table in LOADED_TABLES:
+        for table in tables:
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {table}))",
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), coalesce(max(id), 1), max(id) IS NOT NULL)"
+                f" FROM {table}",
                 [table],
             )
         cursor.execute("ANALYZE")
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class WHERE relname = ANY(%s)",
-            [list(LOADED_TABLES)],
-        )
-        sizes = dict(cursor.fetchall())
-    log(f"phones valid per phonenumbers (sample): {check_phones():.1%}")
+    sizes = table_sizes(tables)
+    if everything:
+        log(f"phones valid per phonenumbers (sample): {check_phones():.1%}")
     total = time.perf_counter() - _START
     print()
     print(f"Dataset in {name}: seed {args.seed}")
-    print(f"  accounts {accounts_count:>12,}  {sizes['contacts_account']:>9}")
-    print(f"  contacts {args.contacts:>12,}  {sizes['contacts_contact']:>9}")
-    print(f"  e-mails  {emails:>12,}  {sizes['contacts_contactemail']:>9}")
-    print(f"  phones   {phones:>12,}  {sizes['contacts_contactphone']:>9}")
-    print(f"  touches  {args.touches:>12,}  {sizes['contacts_touch']:>9}")
-    print(f"  timeline contact: id {contacts.timeline_contact} ({TIMELINE_TOUCHES} touches, {BENCH_EMAIL})")
+    if customers_section:
+        print(f"  accounts {accounts_count:>12,}  {sizes['contacts_account']:>9}")
+        print(f"  contacts {args.contacts:>12,}  {sizes['contacts_contact']:>9}")
+    if everything:
+        print(f"  e-mails  {emails:>12,}  {sizes['contacts_contactemail']:>9}")
+        print(f"  phones   {phones:>12,}  {sizes['contacts_contactphone']:>9}")
+        print(f"  touches  {args.touches:>12,}  {sizes['contacts_touch']:>9}")
+        print(f"  timeline contact: id {contacts.timeline_contact} ({TIMELINE_TOUCHES} touches, {BENCH_EMAIL})")
+    if run is not None:
+        for table, rows in run.counts.items():
+            print(f"  {table.removeprefix('orders_'):<14} {rows:>12,}  {sizes[table]:>9}")
+        mix = ", ".join(f"{status} {rows / args.orders:.1%}" for status, rows in run.statuses.items())
+        print(f"  order statuses: {mix}")
+        print(
+            f"  at risk now: {run.at_risk:,} orders; delivered on time: {run.on_time_share:.1%} (per order and product)"
+        )
     print()
     print("| step | seconds |\n|---|---:|")
     for step_name, seconds in TIMINGS.items():
