@@ -1939,22 +1939,25 @@ def load_orders(
     entry_base = entry["sign"] * round_div(net[e_line] * booking_fx[e_order], 1_000_000)
     sales_entries = len(e_line)
 
-    # --- The delivery rollup (orders.ledger.delivery_stats_rebuild): per product and month of delivery,
-    # each delivered order counted once per product it holds.
+    # --- The delivery rollup (orders.ledger.delivery_stats_rebuild): per product, owner and month of
+    # delivery, each delivered order counted once per product it holds.
     products_count = len(catalog.product_id)
     pairs = np.unique(o[t_deliver[o] >= 0] * products_count + product[t_deliver[o] >= 0])
     pair_order, pair_product = pairs // products_count, pairs % products_count
+    owner_ids, pair_owner = np.unique(owner[pair_order], return_inverse=True)
     delivered_day = t_deliver[pair_order] // DAY
     month_index = delivered_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     first_month = int(month_index.min()) if len(month_index) else 0
-    key = (month_index - first_month) * products_count + pair_product
-    cells = (int(key.max()) + 1) if len(key) else 0
-    stat_deliveries = np.bincount(key, minlength=cells)
-    stat_on_time = np.bincount(key, weights=delivered_day <= promised_day[pair_order], minlength=cells)
-    stat_days = np.bincount(key, weights=delivered_day - ordered_day[pair_order], minlength=cells)
-    stat_cells = np.flatnonzero(stat_deliveries)
+    key = ((month_index - first_month) * products_count + pair_product) * len(owner_ids) + pair_owner
+    stat_keys, cell = np.unique(key, return_inverse=True)  # the cells that have a delivery, in key order
+    stat_deliveries = np.bincount(cell, minlength=len(stat_keys))
+    stat_on_time = np.bincount(cell, weights=delivered_day <= promised_day[pair_order], minlength=len(stat_keys))
+    stat_days = np.bincount(cell, weights=delivered_day - ordered_day[pair_order], minlength=len(stat_keys))
+    owners_count = max(1, len(owner_ids))
+    stat_owner = owner_ids[stat_keys % owners_count] if len(owner_ids) else stat_keys
+    stat_month_product = stat_keys // owners_count
     on_time_share = float(stat_on_time.sum() / max(1, stat_deliveries.sum()))
-    del pairs, pair_order, pair_product
+    del pairs, pair_order, pair_product, pair_owner, cell
 
     # --- COPY, parents first.
     copy_binary(
@@ -2116,18 +2119,19 @@ def load_orders(
         sales_entries,
         chunk,
     )
-    month_days = (stat_cells // products_count + first_month).astype("datetime64[M]").astype("datetime64[D]")
+    month_days = (stat_month_product // products_count + first_month).astype("datetime64[M]").astype("datetime64[D]")
     copy_binary(
         "orders_deliverystat",
         {
-            "id": b_ints(np.arange(1, len(stat_cells) + 1)),
+            "id": b_ints(np.arange(1, len(stat_keys) + 1)),
             "month": b_days(month_days.astype(np.int64)),
-            "product_id": b_ints(catalog.product_id[stat_cells % products_count]),
-            "deliveries": b_ints(stat_deliveries[stat_cells]),
-            "on_time": b_ints(stat_on_time[stat_cells].astype(np.int64)),
-            "days_total": b_ints(stat_days[stat_cells].astype(np.int64)),
+            "product_id": b_ints(catalog.product_id[stat_month_product % products_count]),
+            "owner_id": b_ints(stat_owner),
+            "deliveries": b_ints(stat_deliveries),
+            "on_time": b_ints(stat_on_time.astype(np.int64)),
+            "days_total": b_ints(stat_days.astype(np.int64)),
         },
-        len(stat_cells),
+        len(stat_keys),
         chunk,
     )
     return OrderRun(
@@ -2140,7 +2144,7 @@ def load_orders(
             "orders_shipment": shipments,
             "orders_shipmentline": len(in_shipment),
             "orders_salesentry": sales_entries,
-            "orders_deliverystat": len(stat_cells),
+            "orders_deliverystat": len(stat_keys),
         },
         statuses={s: int((status == i).sum()) for i, s in enumerate(statuses)},
         at_risk=int((late | warned).sum()),

@@ -263,14 +263,14 @@ def ledger_reverse(order: Order, *, kind: str, quantities: dict[int, int] | None
 
 
 def _stat_rows(order_rows: Iterable[dict[str, Any]], products: dict[int, set[int]]) -> dict[tuple, list[int]]:
-    """``{(month, product id): [deliveries, on time, days]}`` for delivered orders."""
+    """``{(month, product id, owner id): [deliveries, on time, days]}`` for delivered orders."""
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in order_rows:
         delivered = _local(row["delivered_at"])
         on_time = row["promised_date"] is not None and delivered <= row["promised_date"]
         days = max(0, (delivered - row["ordered_on"]).days)
         for product_id in products.get(row["id"], ()):
-            cell = cells[(delivered.replace(day=1), product_id)]
+            cell = cells[(delivered.replace(day=1), product_id, row["owner_id"])]
             cell[0] += 1
             cell[1] += int(on_time)
             cell[2] += days
@@ -278,29 +278,36 @@ def _stat_rows(order_rows: Iterable[dict[str, Any]], products: dict[int, set[int
 
 
 def delivery_stats_apply(order: Order) -> None:
-    """Count a just-delivered order in the per-product, per-month delivery rollup."""
+    """Count a just-delivered order in the per-product, per-owner, per-month delivery rollup."""
     row = {
         "id": order.pk,
+        "owner_id": order.owner_id,
         "delivered_at": order.delivered_at,
         "promised_date": order.promised_date,
         "ordered_on": order.ordered_on,
     }
     products = {order.pk: set(order.lines.values_list("product_id", flat=True))}
-    for (month, product_id), (deliveries, on_time, days) in _stat_rows([row], products).items():
+    for (month, product_id, owner_id), (deliveries, on_time, days) in _stat_rows([row], products).items():
         bump = {
             "deliveries": F("deliveries") + deliveries,
             "on_time": F("on_time") + on_time,
             "days_total": F("days_total") + days,
         }
-        if DeliveryStat.objects.filter(month=month, product_id=product_id).update(**bump):
+        cell = DeliveryStat.objects.filter(month=month, product_id=product_id, owner_id=owner_id)
+        if cell.update(**bump):
             continue
         try:
             with transaction.atomic():
                 DeliveryStat.objects.create(
-                    month=month, product_id=product_id, deliveries=deliveries, on_time=on_time, days_total=days
+                    month=month,
+                    product_id=product_id,
+                    owner_id=owner_id,
+                    deliveries=deliveries,
+                    on_time=on_time,
+                    days_total=days,
                 )
         except IntegrityError:  # another delivery made the row meanwhile
-            DeliveryStat.objects.filter(month=month, product_id=product_id).update(**bump)
+            cell.update(**bump)
 
 
 DELIVERED_STATUSES = (Order.Status.DELIVERED, Order.Status.CLOSED, Order.Status.RETURNED)
@@ -312,7 +319,7 @@ def delivery_stats_rebuild() -> int:
     DeliveryStat.objects.all().delete()
     orders = list(
         Order.objects.filter(status__in=DELIVERED_STATUSES, delivered_at__isnull=False).values(
-            "id", "delivered_at", "promised_date", "ordered_on"
+            "id", "owner_id", "delivered_at", "promised_date", "ordered_on"
         )
     )
     products: dict[int, set[int]] = defaultdict(set)
@@ -323,8 +330,8 @@ def delivery_stats_rebuild() -> int:
     cells = _stat_rows(orders, products)
     DeliveryStat.objects.bulk_create(
         [
-            DeliveryStat(month=month, product_id=product_id, deliveries=d, on_time=o, days_total=t)
-            for (month, product_id), (d, o, t) in cells.items()
+            DeliveryStat(month=month, product_id=product_id, owner_id=owner_id, deliveries=d, on_time=o, days_total=t)
+            for (month, product_id, owner_id), (d, o, t) in cells.items()
         ],
         batch_size=BATCH,
     )

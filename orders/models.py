@@ -499,20 +499,29 @@ class SalesEntry(models.Model):
 
 
 class DeliveryStat(models.Model):
-    """Deliveries per product and month: the rollup the fulfilment dashboard reads (kept by the services)."""
+    """Deliveries per product, owner and month: the rollup the fulfilment dashboard reads (kept by the services).
+
+    The owner dimension lets a rep's or a manager's figures read a few rollup rows of their people instead of
+    counting their orders; company-wide figures sum over the owners.
+    """
 
     month = models.DateField(help_text="First day of the month of delivery")
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+")
     deliveries = models.PositiveIntegerField(default=0)
     on_time = models.PositiveIntegerField(default=0)
     days_total = models.PositiveIntegerField(default=0, help_text="Sum of order-to-delivery days")
 
     class Meta:
         ordering = ["month", "product"]
-        constraints = [models.UniqueConstraint(fields=["month", "product"], name="deliverystat_one_per_month")]
+        constraints = [
+            # The name is kept from the per-product rollup (the benchmark's plans name it).
+            models.UniqueConstraint(fields=["month", "product", "owner"], name="deliverystat_one_per_month")
+        ]
+        indexes = [models.Index(fields=["owner", "month"], name="deliverystat_owner_month_idx")]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.product_id}: {self.on_time}/{self.deliveries} on time"
+        return f"{self.month:%Y-%m} {self.product_id} {self.owner_id}: {self.on_time}/{self.deliveries} on time"
 
 
 # --- Idempotent API creates and historical imports -----------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -428,15 +428,19 @@ def _month_series(first: date, last: date) -> list[date]:
     return out
 
 
-def fulfilment_summary(*, actor: User, today: date | None = None, months: int = 12) -> dict[str, Any]:
+def fulfilment_summary(
+    *, actor: User, today: date | None = None, months: int = 12, at_risk_limit: int = 20
+) -> dict[str, Any]:
     """The fulfilment dashboard's figures for the actor.
 
-    - ``at_risk``: open orders the actor sees with a risk flag (the partial index order_risk_idx), most
-      urgent first.
+    - ``at_risk``: the ``at_risk_limit`` most overdue open orders the actor sees with a risk flag (the
+      partial index order_risk_idx), earliest promised date first, picked in SQL; ``at_risk_count``: all of
+      them (the list page ``?at_risk=true`` shows the rest).
     - ``months`` / ``on_time``: deliveries, on-time rate and order-to-delivery days per month and over the
-      last three months (this month and the two before), company-wide from the ``DeliveryStat`` rollup.
-    - ``mine``: for a rep (a manager: their teams) the on-time rate of their own orders delivered in the
-      last 90 days, counted in the database over the owner index (an admin's figure is the company's).
+      last three months (this month and the two before), company-wide from the ``DeliveryStat`` rollup
+      (summed over its owners).
+    - ``mine``: for a rep (a manager: their teams) the same three months over the rollup rows of the
+      owners they see (an admin's figure is the company's).
     - ``products``: order-to-delivery days by product and month, from ``DeliveryStat``.
     - ``backlog``: open orders the actor sees (order_open_promise_idx) by status and promised week.
 
@@ -449,34 +453,27 @@ def fulfilment_summary(*, actor: User, today: date | None = None, months: int = 
     series = _month_series(first_month, _month_start(today))
 
     at_risk_qs = orders.filter(~Q(risk=""), status__in=OPEN_STATUSES)
-    at_risk = sorted(
-        at_risk_qs.select_related("account", "contact", "owner")[:200],
-        key=lambda o: (o.promised_date or date.max, o.pk),
+    # The most overdue first, limited in SQL before the join (NULLS LAST on SQLite too, as PostgreSQL does).
+    at_risk = list(
+        at_risk_qs.order_by(F("promised_date").asc(nulls_last=True), "id").select_related(
+            "account", "contact", "owner"
+        )[:at_risk_limit]
     )
+    at_risk_count = len(at_risk) if len(at_risk) < at_risk_limit else at_risk_qs.count()
 
-    by_month = {m: MonthStat(month=m) for m in series}
-    rows = (
-        DeliveryStat.objects.filter(month__gte=first_month)
-        .values("month")
-        .annotate(d=Sum("deliveries"), o=Sum("on_time"), t=Sum("days_total"))
-    )
-    for row in rows:
-        stat = by_month.get(_month_start(row["month"]))
-        if stat is not None:
-            stat.deliveries, stat.on_time, stat.days_total = row["d"] or 0, row["o"] or 0, row["t"] or 0
-    month_stats = [by_month[m] for m in series]
-    recent = month_stats[-3:]
-    on_time = MonthStat(
-        month=recent[0].month,
-        deliveries=sum(s.deliveries for s in recent),
-        on_time=sum(s.on_time for s in recent),
-        days_total=sum(s.days_total for s in recent),
-    )
-    mine = None if scope is Scope.ALL else _own_on_time(orders, today)
+    month_stats = _delivery_months(DeliveryStat.objects.filter(month__gte=first_month), series)
+    on_time = _months_total(month_stats[-3:])
+    mine = None
+    if scope is not Scope.ALL:
+        owners = team_member_ids(actor) if scope is Scope.TEAM else frozenset([actor.pk])
+        recent = series[-3:]
+        own = DeliveryStat.objects.filter(owner_id__in=owners, month__gte=recent[0])
+        mine = _months_total(_delivery_months(own, recent))
     return {
         "today": today,
         "company_wide": scope is Scope.ALL,
         "at_risk": at_risk,
+        "at_risk_count": at_risk_count,
         "on_time": on_time,
         "mine": mine,
         "months": month_stats,
@@ -485,31 +482,34 @@ def fulfilment_summary(*, actor: User, today: date | None = None, months: int = 
     }
 
 
-def _own_on_time(orders: QuerySet[Order], today: date, days: int = 90) -> MonthStat:
-    """Deliveries and on-time deliveries of ``orders`` (already scoped) in the last ``days`` days.
+def _delivery_months(stats: QuerySet[DeliveryStat], series: list[date]) -> list[MonthStat]:
+    """``stats`` (rollup rows) summed per month, over products and owners, one entry per month of ``series``."""
+    by_month = {m: MonthStat(month=m) for m in series}
+    rows = stats.values("month").annotate(d=Sum("deliveries"), o=Sum("on_time"), t=Sum("days_total")).order_by()
+    for row in rows:
+        stat = by_month.get(_month_start(row["month"]))
+        if stat is not None:
+            stat.deliveries, stat.on_time, stat.days_total = row["d"] or 0, row["o"] or 0, row["t"] or 0
+    return [by_month[m] for m in series]
 
-    An order delivered in the window was ordered at most a few months before it (lead times are weeks):
-    bounding ``ordered_on`` keeps the read on the owner index's range instead of the owner's whole history.
-    """
-    since = today - timedelta(days=days)
-    start = timezone.make_aware(datetime.combine(since, time.min))
-    row = orders.filter(
-        ordered_on__gte=since - timedelta(days=180),
-        delivered_at__gte=start,
-        status__in=[Order.Status.DELIVERED, Order.Status.CLOSED, Order.Status.RETURNED],
-    ).aggregate(
-        deliveries=Count("id"),
-        on_time=Count("id", filter=Q(promised_date__isnull=True) | Q(delivered_at__date__lte=F("promised_date"))),
+
+def _months_total(stats: list[MonthStat]) -> MonthStat:
+    return MonthStat(
+        month=stats[0].month,
+        deliveries=sum(s.deliveries for s in stats),
+        on_time=sum(s.on_time for s in stats),
+        days_total=sum(s.days_total for s in stats),
     )
-    return MonthStat(month=since, deliveries=row["deliveries"] or 0, on_time=row["on_time"] or 0)
 
 
 def _product_delivery_days(*, first_month: date, top: int = 8) -> dict[str, Any]:
     """Average order-to-delivery days for the most delivered products, per month since ``first_month``."""
-    rows = list(
-        DeliveryStat.objects.filter(month__gte=first_month).values_list(
-            "product_id", "month", "deliveries", "on_time", "days_total"
-        )
+    rows = list(  # summed over the owners
+        DeliveryStat.objects.filter(month__gte=first_month)
+        .values("product_id", "month")
+        .annotate(d=Sum("deliveries"), o=Sum("on_time"), t=Sum("days_total"))
+        .order_by()
+        .values_list("product_id", "month", "d", "o", "t")
     )
     totals: dict[int, MonthStat] = {}
     cells: dict[tuple[int, date], MonthStat] = {}

@@ -197,6 +197,55 @@ def test_delivery_stats_follow_deliveries_and_rebuild_the_same(org, confirmed, s
     manual = DeliveryStat.objects.get(product=shop.manual, month=month)
     assert (manual.deliveries, manual.on_time, manual.days_total) == (2, 1, 9)
     assert DeliveryStat.objects.get(product=shop.aurora).deliveries == 1
-    live = set(DeliveryStat.objects.values_list("month", "product_id", "deliveries", "on_time", "days_total"))
+    assert set(DeliveryStat.objects.values_list("owner_id", flat=True)) == {org.rep.pk}
+    live = set(
+        DeliveryStat.objects.values_list("month", "product_id", "owner_id", "deliveries", "on_time", "days_total")
+    )
     assert delivery_stats_rebuild() == 2
-    assert set(DeliveryStat.objects.values_list("month", "product_id", "deliveries", "on_time", "days_total")) == live
+    assert (
+        set(DeliveryStat.objects.values_list("month", "product_id", "owner_id", "deliveries", "on_time", "days_total"))
+        == live
+    )
+
+
+def rollup_from_orders():
+    """``{(month, product id, owner id): (deliveries, on time, days)}`` counted from the orders themselves."""
+    cells = Counter()
+    for order in Order.objects.exclude(delivered_at=None).prefetch_related("lines"):
+        delivered = timezone.localtime(order.delivered_at).date()
+        on_time = order.promised_date is not None and delivered <= order.promised_date
+        for product_id in {line.product_id for line in order.lines.all()}:
+            key = (delivered.replace(day=1), product_id, order.owner_id)
+            cells[key, "d"] += 1
+            cells[key, "o"] += int(on_time)
+            cells[key, "t"] += (delivered - order.ordered_on).days
+    return {key: (cells[key, "d"], cells[key, "o"], cells[key, "t"]) for key, kind in cells if kind == "d"}
+
+
+def rollup():
+    return {
+        (s.month, s.product_id, s.owner_id): (s.deliveries, s.on_time, s.days_total) for s in DeliveryStat.objects.all()
+    }
+
+
+def test_delivery_stats_per_owner_equal_what_the_orders_say(org, make_order, shop):
+    from orders.states import order_confirm
+
+    mine = order_confirm(order=make_order([(shop.aurora, 1), (shop.manual, 1)]), actor=org.rep)
+    deliver_all(mine, org.rep)
+    colleague = order_confirm(order=make_order([(shop.manual, 2)], actor=org.rep_b), actor=org.rep_b)
+    Order.objects.filter(pk=colleague.pk).update(
+        promised_date=timezone.localdate() - timedelta(days=1), ordered_on=timezone.localdate() - timedelta(days=4)
+    )
+    colleague.refresh_from_db()
+    deliver_all(colleague, org.manager)  # delivered by the manager: still counted for its owner
+    again = order_confirm(order=make_order([(shop.manual, 1)]), actor=org.rep)
+    deliver_all(again, org.rep)
+    month = timezone.localdate().replace(day=1)
+    live = rollup()
+    assert live == rollup_from_orders()
+    assert live[month, shop.manual.pk, org.rep.pk][0] == 2
+    assert live[month, shop.manual.pk, org.rep_b.pk] == (1, 0, 4)
+    assert (month, shop.aurora.pk, org.rep_b.pk) not in live
+    assert delivery_stats_rebuild() == 3
+    assert rollup() == live

@@ -7,11 +7,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import selectors, services, states
+from orders.ledger import delivery_stats_rebuild
 from orders.models import DeliveryStat, Order, Quote
-from tests.orders.factories import OrderFactory, QuoteFactory
+from tests.orders.factories import OrderFactory, OrderLineFactory, QuoteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +90,13 @@ def test_owner_choices_come_from_people_not_orders(org):
 
 
 def test_fulfilment_from_delivery_stats_for_admins(org, shop):
-    DeliveryStat.objects.create(month=date(2026, 3, 1), product=shop.aurora, deliveries=10, on_time=8, days_total=100)
+    # March's Aurora cell is split over two owners: the company's figures sum over them.
+    DeliveryStat.objects.create(
+        month=date(2026, 3, 1), product=shop.aurora, owner=org.rep, deliveries=6, on_time=5, days_total=60
+    )
+    DeliveryStat.objects.create(
+        month=date(2026, 3, 1), product=shop.aurora, owner=org.rep_other, deliveries=4, on_time=3, days_total=40
+    )
     DeliveryStat.objects.create(month=date(2026, 2, 1), product=shop.aurora, deliveries=10, on_time=10, days_total=50)
     DeliveryStat.objects.create(month=date(2026, 2, 1), product=shop.manual, deliveries=20, on_time=18, days_total=80)
     DeliveryStat.objects.create(month=date(2025, 11, 1), product=shop.manual, deliveries=5, on_time=0, days_total=50)
@@ -96,36 +105,45 @@ def test_fulfilment_from_delivery_stats_for_admins(org, shop):
     months = {m.month: m for m in summary["months"]}
     assert len(summary["months"]) == 12 and summary["months"][-1].month == date(2026, 3, 1)
     assert months[date(2026, 2, 1)].deliveries == 30 and months[date(2026, 2, 1)].rate == pytest.approx(93.3)
-    assert months[date(2026, 3, 1)].avg_days == 10.0
+    assert (months[date(2026, 3, 1)].deliveries, months[date(2026, 3, 1)].avg_days) == (10, 10.0)
     # Last three months: January to March 2026 (November is older).
     assert (summary["on_time"].deliveries, summary["on_time"].on_time) == (40, 36)
     assert summary["on_time"].rate == 90.0
     rows = summary["products"]["rows"]
     assert [r["product"] for r in rows] == [shop.manual, shop.aurora]  # by deliveries in the last six months
-    assert rows[1]["total"].avg_days == 7.5
+    assert (rows[1]["total"].deliveries, rows[1]["total"].avg_days) == (20, 7.5)
+    march = rows[1]["cells"][summary["products"]["months"].index(date(2026, 3, 1))]
+    assert (march.deliveries, march.on_time) == (10, 8)
 
 
-def test_fulfilment_for_a_rep_adds_the_on_time_rate_of_their_own_deliveries(org, shop):
-    def delivered(owner, ordered, promised, on):
-        return OrderFactory(
+def test_fulfilment_for_a_rep_counts_only_their_deliveries_from_the_rollup(org, shop):
+    def delivered(owner, ordered, promised, on, products=(shop.aurora,)):
+        order = OrderFactory(
             owner=owner,
             status=Order.Status.DELIVERED,
             ordered_on=ordered,
             promised_date=promised,
             delivered_at=aware(on),
         )
+        for product in products:
+            OrderLineFactory(order=order, product=product, quantity=1, quantity_shipped=1)
 
     delivered(org.rep, date(2026, 3, 1), date(2026, 3, 10), date(2026, 3, 9))  # on time
-    delivered(org.rep, date(2026, 2, 20), date(2026, 3, 2), date(2026, 3, 5))  # late
-    delivered(org.rep, date(2025, 10, 1), date(2025, 10, 10), date(2025, 10, 20))  # more than 90 days ago
+    delivered(org.rep, date(2026, 2, 20), date(2026, 3, 2), date(2026, 3, 5), (shop.aurora, shop.manual))  # late
+    delivered(org.rep, date(2026, 1, 5), date(2026, 1, 20), date(2026, 1, 12))  # on time, in January
+    delivered(org.rep, date(2025, 10, 1), date(2025, 10, 10), date(2025, 10, 20))  # before the three months
     delivered(org.rep_b, date(2026, 3, 1), date(2026, 3, 10), date(2026, 3, 20))  # a colleague's, late
-    DeliveryStat.objects.create(month=date(2026, 3, 1), product=shop.aurora, deliveries=100, on_time=95, days_total=900)
+    delivered(org.rep_other, date(2026, 3, 1), date(2026, 3, 10), date(2026, 3, 3))  # another team's
+    delivery_stats_rebuild()
     summary = selectors.fulfilment_summary(actor=org.rep, today=TODAY)
     assert summary["company_wide"] is False
-    assert (summary["mine"].deliveries, summary["mine"].on_time, summary["mine"].rate) == (2, 1, 50.0)
-    assert summary["months"][-1].deliveries == 100  # the monthly chart is the company's rollup
+    # A delivery counts once per product of the order, as in the company's figures.
+    assert (summary["mine"].deliveries, summary["mine"].on_time) == (4, 2)
+    assert summary["mine"].rate == 50.0
+    assert summary["months"][-1].deliveries == 5  # the monthly chart is the company's rollup
     team = selectors.fulfilment_summary(actor=org.manager, today=TODAY)["mine"]
-    assert (team.deliveries, team.on_time) == (3, 1)
+    assert (team.deliveries, team.on_time) == (5, 2)
+    assert selectors.fulfilment_summary(actor=org.rep_b, today=TODAY)["mine"].deliveries == 1
     assert selectors.fulfilment_summary(actor=org.admin, today=TODAY)["mine"] is None
 
 
@@ -155,10 +173,27 @@ def test_backlog_by_status_and_promised_week_per_currency(org):
 def test_at_risk_lists_open_flagged_orders_most_urgent_first(org):
     later = OrderFactory(owner=org.rep, status="confirmed", risk="x", promised_date=TODAY + timedelta(days=9))
     sooner = OrderFactory(owner=org.rep, status="allocated", risk="y", promised_date=TODAY + timedelta(days=2))
+    undated = OrderFactory(owner=org.rep, status="confirmed", risk="w", promised_date=None)
     OrderFactory(owner=org.rep, status="confirmed", promised_date=TODAY)  # not flagged
     OrderFactory(owner=org.rep, status="shipped", risk="", promised_date=TODAY)
     OrderFactory(owner=org.rep_b, status="confirmed", risk="z", promised_date=TODAY)
-    assert selectors.fulfilment_summary(actor=org.rep, today=TODAY)["at_risk"] == [sooner, later]
+    summary = selectors.fulfilment_summary(actor=org.rep, today=TODAY)
+    assert summary["at_risk"] == [sooner, later, undated]
+    assert summary["at_risk_count"] == 3
+
+
+def test_at_risk_takes_the_most_overdue_first_limited_in_sql(org):
+    # Made oldest promise first, so the newest orders (the model's ordering) are the least overdue.
+    overdue = [
+        OrderFactory(owner=org.rep, status="confirmed", risk="late", promised_date=TODAY - timedelta(days=30 - i))
+        for i in range(25)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        summary = selectors.fulfilment_summary(actor=org.rep, today=TODAY)
+    assert summary["at_risk"] == overdue[:20]
+    assert summary["at_risk_count"] == 25
+    [risk_sql] = [q["sql"] for q in queries.captured_queries if '"promised_date" ASC' in q["sql"]]
+    assert "LIMIT 20" in risk_sql
 
 
 def test_product_sales_counts_companions_and_the_visible_buyers(org, make_order, shop, acme):
