@@ -294,11 +294,20 @@ class Opportunity(models.Model):
 
 
 class OpportunityLine(models.Model):
+    """A catalog product or a saved configuration (its frozen total as the unit price) on a deal."""
+
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    configuration = models.ForeignKey(
+        "catalog.Configuration", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     description = models.CharField(max_length=300)
     quantity = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("1"))
     unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["opportunity", "position", "id"]
 
     def __str__(self) -> str:
         return self.description

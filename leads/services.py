@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from catalog.models import Configuration, Product
 from contacts.matching.engine import LINK, account_candidates, contact_candidates
 from contacts.matching.score import PersonRecord
 from contacts.models import Account, Contact
@@ -24,6 +25,7 @@ from leads.models import (
     Lead,
     LeadSource,
     Opportunity,
+    OpportunityLine,
     Pipeline,
     ScoringModel,
     Stage,
@@ -32,7 +34,7 @@ from leads.models import (
 from sfa.audit import audit_record, diff, snapshot
 from sfa.models import AuditAction, Role, User
 from sfa.permissions import require
-from sfa.services import model_update
+from sfa.services import model_create, model_delete, model_update
 
 PERSON_FIELDS = ("first_name", "last_name", "title", "street", "city", "postcode", "region", "country", "birth_date")
 
@@ -528,3 +530,142 @@ def opportunity_move(
 
 def open_opportunities_q() -> Q:
     return ~Q(forecast_category__in=[ForecastCategory.CLOSED_WON, ForecastCategory.CLOSED_LOST])
+
+
+# --- Opportunity lines -----------------------------------------------------------------------------
+
+
+def _line_quantity(value: Any, where: str) -> Decimal:
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationError({"quantity": f"{where}: {value!r} is not a quantity."}) from exc
+    # Lines become order lines (orders.services.order_from_opportunity), which count whole units.
+    if not quantity.is_finite() or quantity < 1 or quantity != quantity.to_integral_value():
+        raise ValidationError({"quantity": f"{where}: the quantity must be a whole number of units, 1 or more."})
+    return quantity
+
+
+def _line_price(value: Any, where: str) -> Decimal:
+    try:
+        return _money(value)
+    except ValidationError as exc:
+        raise ValidationError({"unit_price": f"{where}: {' '.join(exc.messages)}"}) from exc
+
+
+def _amount_follows_lines(*, opportunity: Opportunity, actor: User, via: str) -> None:
+    """The deal's amount becomes its lines' total, through opportunity_update (so the history records it)."""
+    rows = OpportunityLine.objects.filter(opportunity=opportunity).values_list("quantity", "unit_price")
+    total = sum((quantity * unit_price for quantity, unit_price in rows), Decimal("0"))
+    opportunity_update(opportunity=opportunity, actor=actor, data={"amount": total}, via=via)
+
+
+def configuration_from_reference(*, actor: User, reference: str) -> Configuration:
+    """A saved configuration from its share token or the configurator link that carries it.
+
+    The one parsing rule for the HTML form and the API: the token is the path segment after ``/c/``.
+    """
+    from catalog.selectors import configuration_list
+
+    text = (reference or "").strip()
+    token = text.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    if "/c/" in token:
+        token = token.rsplit("/c/", 1)[1]
+    token = token.rsplit("/", 1)[-1]
+    found = configuration_list(actor=actor).filter(token=token).first() if token and len(token) <= 43 else None
+    if found is None:
+        raise ValidationError({"configuration": f"No saved configuration has the token or link {text!r}."})
+    return found
+
+
+@transaction.atomic
+def opportunity_line_add(
+    *,
+    opportunity: Opportunity,
+    actor: User,
+    product: Product | None = None,
+    configuration: Configuration | None = None,
+    quantity: Any = 1,
+    unit_price: Any = None,
+    description: str = "",
+    via: str = "form",
+) -> OpportunityLine:
+    """Add a catalog product or a saved configuration to a deal; the deal's amount becomes the lines' total.
+
+    A configuration gives the product, its frozen total as the unit price (in the deal's currency) and its
+    SKU code in the description; a product without a price takes its current price-list price in the
+    deal's currency. An explicit ``unit_price`` wins over both.
+    """
+    opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    require(actor, "change", opp)
+    where = f"Opportunity {opp}"
+    if configuration is not None:
+        require(actor, "view", configuration)
+        if product is not None and product.pk != configuration.product_id:
+            raise ValidationError(
+                {"configuration": f"{where}: the configuration {configuration.sku_code} is not of {product.name}."}
+            )
+        product = configuration.product
+    if product is None:
+        raise ValidationError({"product": f"{where}: choose a product or a saved configuration."})
+    require(actor, "view", product)
+    where = f"{where}, {product.name}"
+    if not product.is_active:
+        raise ValidationError({"product": f"{where}: the product is no longer sold."})
+    quantity = _line_quantity(quantity, where)
+    if unit_price not in (None, ""):
+        price = _line_price(unit_price, where)
+    elif configuration is not None:
+        if configuration.currency != opp.currency:
+            raise ValidationError(
+                {
+                    "configuration": f"{where}: the configuration {configuration.sku_code} is priced in "
+                    f"{configuration.currency}, the opportunity in {opp.currency}; give the unit price."
+                }
+            )
+        price = _line_price(configuration.total, where)
+    elif product.is_configurable:
+        raise ValidationError(
+            {"product": f"{where}: a configurable product is sold as a saved configuration (or give the unit price)."}
+        )
+    else:
+        from catalog.selectors import current_price
+
+        found = current_price(product=product, currency=opp.currency)
+        if found is None:
+            raise ValidationError(
+                {
+                    "unit_price": f"{where}: no {opp.currency} price on {timezone.localdate():%Y-%m-%d}; "
+                    "give the unit price, or add the product to a price list."
+                }
+            )
+        price = _line_price(found, where)
+    text = description.strip() or product.name
+    if configuration is not None and configuration.sku_code not in text:
+        text = f"{text} ({configuration.sku_code})"
+    last = OpportunityLine.objects.filter(opportunity=opp).order_by("-position").values_list("position", flat=True)
+    line = model_create(
+        model=OpportunityLine,
+        actor=actor,
+        data={
+            "opportunity": opp,
+            "position": (last.first() or 0) + 1,
+            "product": product,
+            "configuration": configuration,
+            "description": text[:300],
+            "quantity": quantity,
+            "unit_price": price,
+        },
+    )
+    _amount_follows_lines(opportunity=opp, actor=actor, via=via)
+    opportunity.refresh_from_db()
+    return line
+
+
+@transaction.atomic
+def opportunity_line_remove(*, line: OpportunityLine, actor: User, via: str = "form") -> None:
+    """Take a line off its deal; the deal's amount becomes the remaining lines' total."""
+    opp = Opportunity.objects.select_for_update().get(pk=line.opportunity_id)
+    require(actor, "change", opp)
+    model_delete(instance=line, actor=actor, note=f"line of opportunity {opp.pk}")
+    _amount_follows_lines(opportunity=opp, actor=actor, via=via)

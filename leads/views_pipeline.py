@@ -21,11 +21,13 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from catalog import selectors as catalog_selectors
+from catalog.models import Product
 from contacts import selectors as contact_selectors
 from contacts.models import Account, Contact
 from leads import reports, selectors, services
 from leads.filters import OpportunityFilter
-from leads.models import ForecastCategory, Opportunity, Pipeline, Stage
+from leads.models import ForecastCategory, Opportunity, OpportunityLine, Pipeline, Stage
 from leads.services import pipeline_default
 from leads.ui import opportunity_panels
 from sfa.filters import apply_filters
@@ -184,6 +186,59 @@ class OpportunityCreateForm(forms.Form):
             "next_step": d["next_step"],
             "next_step_date": d["next_step_date"],
             "owner": d.get("owner"),
+        }
+
+
+class ProductChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Product) -> str:
+        return f"{obj.name} ({obj.sku})"
+
+
+class OpportunityLineForm(forms.Form):
+    """A line: a catalog product, or a saved configuration by its share token or link (one of the two)."""
+
+    product = ProductChoiceField(queryset=Product.objects.none(), required=False, empty_label="Choose a product")
+    configuration = forms.CharField(
+        max_length=300,
+        required=False,
+        label="or a saved configuration",
+        help_text="Its share token or the configurator link",
+    )
+    quantity = forms.IntegerField(min_value=1, max_value=99999, initial=1)
+    unit_price = forms.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        label="Unit price",
+        help_text="Empty: the price list's, or the configuration's total",
+    )
+
+    def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.fields["product"].queryset = catalog_selectors.product_list(actor=actor).filter(is_active=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        product, reference = data.get("product"), (data.get("configuration") or "").strip()
+        if not product and not reference and not self.errors:
+            raise ValidationError("Choose a product, or give a saved configuration's token or link.")
+        data["configuration"] = None
+        if reference:
+            try:
+                data["configuration"] = services.configuration_from_reference(actor=self.actor, reference=reference)
+            except ValidationError as exc:
+                self.add_error("configuration", exc.messages)
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {
+            "product": d["product"],
+            "configuration": d["configuration"],
+            "quantity": d["quantity"],
+            "unit_price": d["unit_price"],
         }
 
 
@@ -432,8 +487,21 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("leads:opportunity-detail", pk=opportunity.pk)
         status = 400
         opportunity = selectors.opportunity_get(actor=request.user, pk=pk)  # the form may have touched the instance
+    line_form = OpportunityLineForm(actor=request.user) if can_change else None
+    return _detail_page(request, opportunity, form=form, line_form=line_form, status=status)
+
+
+def _detail_page(
+    request: HttpRequest,
+    opportunity: Opportunity,
+    *,
+    form: OpportunityEditForm | None,
+    line_form: OpportunityLineForm | None,
+    status: int = 200,
+) -> HttpResponse:
+    can_change = can(request.user, "change", opportunity)
     history, stage_times = reports.opportunity_history(actor=request.user, opportunity=opportunity)
-    lines = list(opportunity.lines.select_related("product").order_by("id"))
+    lines = list(opportunity.lines.select_related("product", "configuration"))
     for line in lines:
         line.total_display = reports.format_money(line.quantity * line.unit_price, opportunity.currency)
         line.unit_display = reports.format_money(line.unit_price, opportunity.currency)
@@ -451,6 +519,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             sum((li.quantity * li.unit_price for li in lines), Decimal(0)), opportunity.currency
         ),
         "form": form,
+        "line_form": line_form,
         "history": history,
         "stage_times": stage_times,
         "can_change": can_change,
@@ -458,6 +527,43 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tab": "list",
     }
     return render(request, "leads/pipeline/detail.html", context, status=status)
+
+
+@require_POST
+def opportunity_line_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a line (services.opportunity_line_add): back to the deal, or the deal with the form's errors."""
+    opportunity = selectors.opportunity_get(actor=request.user, pk=pk, action="change")
+    line_form = OpportunityLineForm(request.POST, actor=request.user)
+    if line_form.is_valid():
+        try:
+            line = services.opportunity_line_add(
+                opportunity=opportunity, actor=request.user, via="form", **line_form.service_kwargs()
+            )
+        except ValidationError as exc:
+            add_form_errors(line_form, exc)
+        except PermissionDenied as exc:
+            line_form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Added “{line}”: the amount is now the lines' total.")
+            return redirect(reverse("leads:opportunity-detail", args=[opportunity.pk]) + "#lines")
+    edit_form = OpportunityEditForm(opportunity=opportunity, actor=request.user)
+    return _detail_page(request, opportunity, form=edit_form, line_form=line_form, status=400)
+
+
+@require_POST
+def opportunity_line_remove(request: HttpRequest, pk: int, line_id: int) -> HttpResponse:
+    """Take a line off the deal (services.opportunity_line_remove) and go back to the deal."""
+    opportunity = selectors.opportunity_get(actor=request.user, pk=pk, action="change")
+    line = OpportunityLine.objects.filter(opportunity=opportunity, pk=line_id).first()
+    if line is None:
+        raise Http404(f"Opportunity {opportunity} has no line with id {line_id}.")
+    try:
+        services.opportunity_line_remove(line=line, actor=request.user, via="form")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Removed “{line}”: the amount is now the lines' total.")
+    return redirect(reverse("leads:opportunity-detail", args=[opportunity.pk]) + "#lines")
 
 
 ACCOUNT_CHOICES = 60
@@ -781,4 +887,6 @@ urlpatterns: list = [
     path("opportunities/new/", opportunity_new, name="opportunity-create"),
     path("opportunities/<int:pk>/", opportunity_detail, name="opportunity-detail"),
     path("opportunities/<int:pk>/move/", opportunity_move, name="opportunity-move"),
+    path("opportunities/<int:pk>/lines/", opportunity_line_add, name="opportunity-line-add"),
+    path("opportunities/<int:pk>/lines/<int:line_id>/remove/", opportunity_line_remove, name="opportunity-line-remove"),
 ]

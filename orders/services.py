@@ -853,12 +853,13 @@ def order_from_opportunity(*, opportunity: Opportunity, actor: User | None) -> O
     if existing is not None:
         raise ValidationError(f"Opportunity {opp} already has its order {existing.number}.")
     lines = []
-    for line in opp.lines.select_related("product").filter(product__isnull=False).order_by("id"):
+    for line in opp.lines.select_related("product", "configuration").filter(product__isnull=False):
         if line.quantity != line.quantity.to_integral_value():
             raise ValidationError(f"Opportunity {opp}, {line.description}: {line.quantity} is not a number of units.")
         lines.append(
             {
                 "product": line.product,
+                "configuration": line.configuration,  # its SKU code and lead time follow onto the order line
                 "quantity": int(line.quantity),
                 "unit_price": line.unit_price,
                 "description": line.description,

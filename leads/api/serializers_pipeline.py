@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from catalog.models import Configuration, Product
 from contacts.models import Account, Contact
 from leads.models import ForecastCategory, Opportunity, OpportunityLine, Pipeline, Stage, StageChange
 from leads.reports import CLOSED, assignable_owners
@@ -34,8 +35,50 @@ class PipelineSerializer(serializers.ModelSerializer):
 class OpportunityLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = OpportunityLine
-        fields = ["id", "product", "description", "quantity", "unit_price"]
+        fields = ["id", "position", "product", "configuration", "description", "quantity", "unit_price"]
         read_only_fields = fields
+
+
+class OpportunityLineCreateSerializer(serializers.Serializer):
+    """A line: ``product``, or a saved ``configuration`` (by id, or ``configuration_token``: its share
+    token or link). Without ``unit_price`` the price list's price in the deal's currency (for a product)
+    or the configuration's frozen total is used."""
+
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.all(), required=False, allow_null=True, default=None
+    )
+    configuration = serializers.PrimaryKeyRelatedField(
+        queryset=Configuration.objects.all(), required=False, allow_null=True, default=None
+    )
+    configuration_token = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", help_text="A share token or configurator link"
+    )
+    quantity = serializers.IntegerField(min_value=1, default=1, help_text="Whole units")
+    unit_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, default=None
+    )
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from leads.services import configuration_from_reference
+
+        reference = data.pop("configuration_token", "").strip()
+        if reference:
+            if data.get("configuration") is not None:
+                raise serializers.ValidationError(
+                    {"configuration_token": "Give the configuration or its token, not both."}
+                )
+            try:
+                data["configuration"] = configuration_from_reference(
+                    actor=self.context["request"].user, reference=reference
+                )
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"configuration_token": exc.messages}) from exc
+        if data.get("product") is None and data.get("configuration") is None:
+            raise serializers.ValidationError({"product": "Give a product, a configuration or a configuration_token."})
+        return data
 
 
 class OpportunitySerializer(serializers.ModelSerializer):

@@ -9,14 +9,14 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from leads import selectors, services
 from leads.api import serializers_pipeline as s
 from leads.filters import OpportunityFilter
-from leads.models import Opportunity, Pipeline, Stage
+from leads.models import Opportunity, OpportunityLine, Pipeline, Stage
 from sfa.api.base import ScopedReadOnlyViewSet
 from sfa.api.views import as_drf_error
 
@@ -32,7 +32,7 @@ class OpportunityApi(mixins.CreateModelMixin, mixins.UpdateModelMixin, ScopedRea
     search_fields = ["name", "account__name"]
     ordering = ["expected_close", "id"]
     ordering_fields = ["expected_close", "amount", "created_at", "id"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     @extend_schema(request=s.OpportunityCreateSerializer, responses={201: s.OpportunitySerializer})
     def create(self, request, *args, **kwargs):
@@ -68,8 +68,48 @@ class OpportunityApi(mixins.CreateModelMixin, mixins.UpdateModelMixin, ScopedRea
         rows = selectors.stage_history(actor=request.user, opportunity=opportunity)
         return Response(s.StageChangeSerializer(rows, many=True).data)
 
+    @extend_schema(request=s.OpportunityLineCreateSerializer, responses={201: s.OpportunitySerializer})
+    @action(detail=True, methods=["post"], url_path="lines", pagination_class=None, filter_backends=[])
+    def line_add(self, request, *args, **kwargs):
+        """Add a product or a saved configuration as a line (opportunity_line_add, via "api"); the deal's
+        amount becomes its lines' total and the change is recorded in its history. Answers the deal."""
+        opportunity = self.get_object()
+        data = s.OpportunityLineCreateSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        try:
+            services.opportunity_line_add(opportunity=opportunity, actor=request.user, via="api", **data.validated_data)
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response(self._out(opportunity.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"lines/(?P<line_id>[0-9]+)",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def line_remove(self, request, *args, line_id=None, **kwargs):
+        """Take a line off the deal (opportunity_line_remove, via "api"); the amount follows the lines."""
+        opportunity = self.get_object()
+        line = OpportunityLine.objects.filter(opportunity=opportunity, pk=line_id).first()
+        if line is None:
+            raise NotFound(f"Opportunity {opportunity} has no line with id {line_id}.")
+        try:
+            services.opportunity_line_remove(line=line, actor=request.user, via="api")
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @property
     def policy_action(self) -> str | None:
+        if self.action in ("line_add", "line_remove"):
+            return "change"
         return "view" if self.action == "history" else None
 
     def _out(self, pk: int) -> dict:
