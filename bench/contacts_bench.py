@@ -1,6 +1,7 @@
 """Measure the contacts issue's targets on the database that bench/datagen.py built.
 
     .venv/bin/python -m bench.contacts_bench [--rounds 5] [--page-runs 50] [--guard-runs 100]
+    .venv/bin/python -m bench.contacts_bench --only guard       # one section; its own results file
 
 Targets: the search answers in <= 50 ms at p95 (HTML partial and API alike), a contact page with 200
 touches renders in <= 100 ms, and the guard adds <= 5 ms to saving a touch.
@@ -11,11 +12,15 @@ network and a WSGI server are not. For each search query the SQL that the select
 once and replayed with a bare psycopg2 cursor: the ratio Django / bare SQL tells how much of the time is
 the database's. The guard's cost is the difference between ``touch_log`` saving an outbound touch for a
 purpose with a guard rule and the same call for an inbound touch (which skips the guard), and
-``guard_check`` timed alone. Touches written by the benchmark are deleted at the end, with their audit
-and guard-log rows, so the dataset stays as generated.
+``guard_check`` timed alone: for every rule on random contacts (the headline figure), and for the
+account-wide Renewal rule on contacts of the busiest accounts (the worst case: the most touches in the
+window, every check a conflict). Touches written by the benchmark are deleted at the end, with their
+audit and guard-log rows, so the dataset stays as generated.
 
-Results: a Markdown table on stdout and in bench/results/contacts.md, with the plan (EXPLAIN ANALYZE,
-BUFFERS) of the slowest search query.
+Results: a Markdown table on stdout and in bench/results/contacts.md, with the plans (EXPLAIN ANALYZE,
+BUFFERS) of the guard's statement on the busiest account and of the slowest search query. ``--only
+SECTION`` runs one section (search, page or guard) and writes to bench/results/contacts_SECTION.md, so a
+partial run never replaces the full report.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ SEARCH_TARGET_MS = 50.0
 PAGE_TARGET_MS = 100.0
 GUARD_TARGET_MS = 5.0
 HTML_LIMIT, API_LIMIT = 8, 50  # what the views ask the selector for (HTMX partial, API page size)
+BUSIEST_ACCOUNTS = 20  # the guard's worst case for an account-wide rule
+SECTIONS = ("search", "page", "guard")
 DATASET_LABELS = {
     "account": "accounts",
     "contact": "contacts",
@@ -281,12 +288,15 @@ class GuardResults:
     checks_sql: list[float]
     cost_median: float
     cost_p95: float
+    plan_title: str = ""
+    plan_sql: str = ""
+    plan: str = ""
 
 
 def bench_guard(actor: Any, runs: int, seed: int) -> GuardResults:
     """touch_log outbound (guarded purposes) vs inbound (no guard), interleaved, each on a fresh contact."""
     from django.db import connection
-    from django.db.models import Max
+    from django.db.models import Count, Max
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
@@ -314,7 +324,8 @@ def bench_guard(actor: Any, runs: int, seed: int) -> GuardResults:
     ]
     samples: dict[str, list[float]] = defaultdict(list)
     bare: dict[str, list[float]] = defaultdict(list)  # the same statements replayed with a bare cursor
-    queries: dict[str, int] = {}
+    queries: dict[str, set[int]] = defaultdict(set)  # statements per call (a conflict may add one)
+    levels: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # guard_check's verdicts
     verdicts: dict[str, int] = defaultdict(int)
     created: list[int] = []
     try:
@@ -339,22 +350,58 @@ def bench_guard(actor: Any, runs: int, seed: int) -> GuardResults:
                     samples[label].append(elapsed)
                     if direction == Touch.Direction.OUT:
                         verdicts["warned (saved with the reason)" if touch.override_reason else "ok"] += 1
+
+        def measure(label: str, contact: Contact, purpose: Purpose, record: bool = True) -> list[str]:
+            def check() -> Any:
+                return guard_check(contact=contact, purpose=purpose, channel="email", at=timezone.now(), actor=actor)
+
+            elapsed, verdict = timed(check)
+            with CaptureQueriesContext(connection) as captured:
+                check()
+            statements = [q["sql"] for q in captured.captured_queries]
+            if record:
+                samples[label].append(elapsed)
+                levels[label][verdict.level] += 1
+                bare[label].append(replay(statements)[0])
+                queries[label].add(len(statements))
+            return statements
+
         guarded = GuardRule.objects.filter(is_active=True).select_related("purpose").order_by("purpose__name")
         for rule in guarded:
             label = f"guard_check alone, {rule.purpose.name} ({rule.mode}, {rule.window_days} d, {rule.scope})"
             for _ in range(runs):
-                contact = next(pool)
+                measure(label, next(pool), rule.purpose)
 
-                def check(c: Contact = contact, p: Purpose = rule.purpose) -> Any:
-                    return guard_check(contact=c, purpose=p, channel="email", at=timezone.now(), actor=actor)
-
-                elapsed, _ = timed(check)
-                samples[label].append(elapsed)
-                with CaptureQueriesContext(connection) as captured:
-                    check()
-                statements = [q["sql"] for q in captured.captured_queries]
-                bare[label].append(replay(statements)[0])
-                queries[label] = len(statements)
+        # The worst case of an account-wide rule: contacts of the accounts with the most touches, where the
+        # guard's query reads the most rows.
+        busiest = list(
+            Touch.objects.filter(account__isnull=False)
+            .values_list("account_id")
+            .annotate(n=Count("id"))
+            .order_by("-n")[:BUSIEST_ACCOUNTS]
+        )
+        crowd = list(
+            Contact.objects.filter(account_id__in=[a for a, _ in busiest], do_not_contact=False).select_related(
+                "account"
+            )
+        )
+        rnd.shuffle(crowd)
+        label = (
+            f"guard_check alone, Renewal on the {len(busiest)} busiest accounts "
+            f"({busiest[-1][1]:,}–{busiest[0][1]:,} touches each)"
+        )
+        for index in range(runs):
+            measure(label, crowd[index % len(crowd)], renewal)
+        biggest = next(c for c in crowd if c.account_id == busiest[0][0])
+        statements = measure(label, biggest, renewal, record=False)
+        replay(statements)
+        per_statement = np.median([replay(statements)[1] for _ in range(5)], axis=0)
+        plan_sql = statements[int(np.argmax(per_statement))]
+        plan = explain(plan_sql)
+        plan_title = (
+            f"Plan of the guard's slowest statement: Renewal (account rule) for {biggest}, "
+            f"account {busiest[0][0]} with {busiest[0][1]:,} touches"
+        )
     finally:
         GuardLog.objects.filter(touch_id__in=created).delete()
         AuditEvent.objects.filter(content_type__model="touch", object_id__in=[str(pk) for pk in created]).delete()
@@ -363,13 +410,21 @@ def bench_guard(actor: Any, runs: int, seed: int) -> GuardResults:
     outbound = samples[variants[1][0]] + samples[variants[2][0]]
     cost_median = ms(outbound)[0] - ms(inbound)[0]
     cost_p95 = ms(outbound)[1] - ms(inbound)[1]
-    rows = [
-        Row(label, values, bare.get(label, []), note=f"{queries[label]} queries" if label in queries else "")
-        for label, values in samples.items()
-    ]
-    checks = [v for label, values in samples.items() if label.startswith("guard_check") for v in values]
-    checks_sql = [v for values in bare.values() for v in values]
-    return GuardResults(rows, dict(verdicts), outbound, checks, checks_sql, cost_median, cost_p95)
+
+    def note(label: str) -> str:
+        if label not in queries:
+            return ""
+        low, high = min(queries[label]), max(queries[label])
+        count = f"{low} {'query' if low == 1 else 'queries'}" if low == high else f"{low}–{high} queries"
+        return f"{count}; " + ", ".join(f"{k} {v}" for k, v in sorted(levels[label].items()))
+
+    rows = [Row(label, values, bare.get(label, []), note=note(label)) for label, values in samples.items()]
+    every_rule = [label for label in samples if label.startswith("guard_check") and "busiest" not in label]
+    checks = [v for label in every_rule for v in samples[label]]
+    checks_sql = [v for label in every_rule for v in bare[label]]
+    return GuardResults(
+        rows, dict(verdicts), outbound, checks, checks_sql, cost_median, cost_p95, plan_title, plan_sql, plan
+    )
 
 
 # --- Report --------------------------------------------------------------------------------------
@@ -438,8 +493,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--page-runs", type=int, default=50)
     parser.add_argument("--guard-runs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only", choices=SECTIONS, help="run one section; the report goes to results/contacts_<section>.md"
+    )
+    parser.add_argument("--output", type=Path, help="default: results/contacts.md (contacts_<section>.md with --only)")
     args = parser.parse_args(argv)
+    sections = (args.only,) if args.only else SECTIONS
+    output = args.output or (RESULTS.with_name(f"contacts_{args.only}.md") if args.only else RESULTS)
 
     django_setup()
     from django.test import Client
@@ -457,81 +517,60 @@ def main(argv: Sequence[str] | None = None) -> None:
     client = Client()
     client.force_login(rep)
     try:
-        mix = query_mix(args.seed)
-        search = bench_search(client, rep, mix, args.rounds, args.seed)
-        timeline_id = ContactEmail.objects.get(email_key=BENCH_EMAIL).contact_id
-        assert Touch.objects.filter(contact_id=timeline_id).count() == TIMELINE_TOUCHES
-        log("contact page …")
-        page_row, page_queries, page_bytes = bench_page(client, timeline_id, args.page_runs)
-        log("guard …")
-        rep.refresh_from_db()
-        guard = bench_guard(rep, args.guard_runs, args.seed)
+        if "search" in sections:
+            mix = query_mix(args.seed)
+            search = bench_search(client, rep, mix, args.rounds, args.seed)
+        if "page" in sections:
+            timeline_id = ContactEmail.objects.get(email_key=BENCH_EMAIL).contact_id
+            assert Touch.objects.filter(contact_id=timeline_id).count() == TIMELINE_TOUCHES
+            log("contact page …")
+            page_row, page_queries, page_bytes = bench_page(client, timeline_id, args.page_runs)
+            page_row.note = f"{page_queries} queries, {page_bytes / 1024:.0f} KiB of HTML"
+        if "guard" in sections:
+            log("guard …")
+            rep.refresh_from_db()
+            guard = bench_guard(rep, args.guard_runs, args.seed)
     finally:
         client.logout()
 
-    all_html = [v for values in search.html.values() for v in values]
-    all_api = [v for values in search.api.values() for v in values]
-    all_sql_html = [v for values in search.sql_html.values() for v in values]
-    all_sql_api = [v for values in search.sql_api.values() for v in values]
-    headline = [
-        Row("search, HTML partial (GET /search/?q= with HX-Request)", all_html, all_sql_html, SEARCH_TARGET_MS),
-        Row("search, API (GET /api/contacts/?search=)", all_api, all_sql_api, SEARCH_TARGET_MS),
-        page_row,
-        Row(
-            "guard: guard_check alone, every rule",
-            guard.checks,
-            guard.checks_sql,
-            target=GUARD_TARGET_MS,
-            note="what the guard adds to touch_log; its queries run inside the same transaction",
-        ),
-        Row(
-            "guard: touch_log outbound − inbound",
-            guard.outbound,
-            target=GUARD_TARGET_MS,
-            note="difference of the medians and of the p95s (commit included in both)",
-            summary=(guard.cost_median, guard.cost_p95),
-        ),
-    ]
-    page_row.note = f"{page_queries} queries, {page_bytes / 1024:.0f} KiB of HTML"
+    headline: list[Row] = []
+    if "search" in sections:
+        all_html = [v for values in search.html.values() for v in values]
+        all_api = [v for values in search.api.values() for v in values]
+        all_sql_html = [v for values in search.sql_html.values() for v in values]
+        all_sql_api = [v for values in search.sql_api.values() for v in values]
+        headline += [
+            Row("search, HTML partial (GET /search/?q= with HX-Request)", all_html, all_sql_html, SEARCH_TARGET_MS),
+            Row("search, API (GET /api/contacts/?search=)", all_api, all_sql_api, SEARCH_TARGET_MS),
+        ]
+    if "page" in sections:
+        headline.append(page_row)
+    if "guard" in sections:
+        headline += [
+            Row(
+                "guard: guard_check alone, every rule",
+                guard.checks,
+                guard.checks_sql,
+                target=GUARD_TARGET_MS,
+                note="what the guard adds to touch_log; its queries run inside the same transaction",
+            ),
+            Row(
+                "guard: touch_log outbound − inbound",
+                guard.outbound,
+                target=GUARD_TARGET_MS,
+                note="difference of the medians and of the p95s (commit included in both)",
+                summary=(guard.cost_median, guard.cost_p95),
+            ),
+        ]
 
-    kinds = []
-    for kind in QUERY_KINDS:
-        queries = [q for k, q in mix if k == kind]
-        hit_rate = f"{search.hits[kind]}/{len(queries)} queries find something"
-        kinds.append(Row(f"{kind} — HTML", search.html[kind], search.sql_html[kind], SEARCH_TARGET_MS, hit_rate))
-        kinds.append(Row(f"{kind} — API", search.api[kind], search.sql_api[kind], SEARCH_TARGET_MS))
-    main_rows = [Row(f"{kind}: slowest statement alone", search.main_html[kind]) for kind in QUERY_KINDS]
-
-    # The plan of the slowest query of the slowest kind (by p95), on the endpoint where it is slowest.
-    worst = max(
-        ((endpoint, kind) for endpoint in ("html", "api") for kind in QUERY_KINDS),
-        key=lambda ek: ms((search.html if ek[0] == "html" else search.api)[ek[1]])[1],
-    )
-    endpoint, kind = worst
-    slowest_query = max(
-        (q for k, q in mix if k == kind), key=lambda q: float(np.median(search.by_query[(endpoint, kind, q)]))
-    )
-    statements = selector_sql(rep, slowest_query, HTML_LIMIT if endpoint == "html" else API_LIMIT)
-    replay(statements)
-    per_statement = np.median([replay(statements)[1] for _ in range(3)], axis=0)
-    slowest_sql = statements[int(np.argmax(per_statement))]
-    plan = explain(slowest_sql)
-
-    slowest = sorted(search.by_query.items(), key=lambda item: -float(np.median(item[1])))[:8]
-    slowest_lines = [
-        f"| {endpoint_} | {kind_} | `{query_}` | {np.median(values):.1f} | {max(values):.1f} |"
-        for (endpoint_, kind_, query_), values in slowest
-    ]
-    examples = defaultdict(list)
-    for k, q in mix:
-        examples[k].append(q)
     info = machine()
     load = f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-    title = "Contacts benchmark"
+    command = ".venv/bin/python -m bench.contacts_bench" + (f" --only {args.only}" if args.only else "")
+    title = "Contacts benchmark" + (f": {args.only} only" if args.only else "")
     lines = [
         f"# {title}",
         "",
-        f"Run {started:%Y-%m-%d %H:%M} UTC by `.venv/bin/python -m bench.contacts_bench` "
+        f"Run {started:%Y-%m-%d %H:%M} UTC by `{command}` "
         f"(rounds {args.rounds}, page runs {args.page_runs}, guard runs {args.guard_runs}, seed {args.seed}).",
         "",
         "- **Dataset** (bench/datagen.py): " + ", ".join(f"{v:,} {DATASET_LABELS[k]}" for k, v in counts.items()) + ".",
@@ -545,9 +584,52 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         table(headline),
         "",
+    ]
+    if "search" in sections:
+        lines += search_report(rep, mix, search, args.rounds)
+    if "guard" in sections:
+        lines += [
+            "## Guard",
+            "",
+            "Each call saves a real touch (committed) on a contact not used before, then all are deleted. "
+            f"Outbound verdicts: {', '.join(f'{k} {v}' for k, v in sorted(guard.verdicts.items()))}.",
+            "",
+            table(guard.rows),
+            "",
+        ]
+        if guard.plan:
+            lines += [f"## {guard.plan_title}", "", "```sql", guard.plan_sql, "```", "", "```", guard.plan, "```", ""]
+    if "search" in sections:
+        lines += search_plan(rep, mix, search)
+    report = "\n".join(lines)
+    print()
+    print(report)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
+    log(f"written to {output}")
+
+
+def search_report(actor: Any, mix: list[tuple[str, str]], search: SearchResults, rounds: int) -> list[str]:
+    """The search section: figures per kind of query, the slowest statement alone, the slowest queries."""
+    kinds = []
+    for kind in QUERY_KINDS:
+        queries = [q for k, q in mix if k == kind]
+        hit_rate = f"{search.hits[kind]}/{len(queries)} queries find something"
+        kinds.append(Row(f"{kind} — HTML", search.html[kind], search.sql_html[kind], SEARCH_TARGET_MS, hit_rate))
+        kinds.append(Row(f"{kind} — API", search.api[kind], search.sql_api[kind], SEARCH_TARGET_MS))
+    main_rows = [Row(f"{kind}: slowest statement alone", search.main_html[kind]) for kind in QUERY_KINDS]
+    slowest = sorted(search.by_query.items(), key=lambda item: -float(np.median(item[1])))[:8]
+    slowest_lines = [
+        f"| {endpoint_} | {kind_} | `{query_}` | {np.median(values):.1f} | {max(values):.1f} |"
+        for (endpoint_, kind_, query_), values in slowest
+    ]
+    examples = defaultdict(list)
+    for k, q in mix:
+        examples[k].append(q)
+    return [
         "## Search by kind of query",
         "",
-        f"{len(mix)} queries, each run {args.rounds} times per endpoint after a warm-up; the HTML partial asks for "
+        f"{len(mix)} queries, each run {rounds} times per endpoint after a warm-up; the HTML partial asks for "
         f"{HTML_LIMIT} contacts, the API for {API_LIMIT}.",
         "",
         table(kinds),
@@ -562,13 +644,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         "Examples: " + "; ".join(f"{k}: " + ", ".join(f"`{q}`" for q in examples[k][:4]) for k in QUERY_KINDS) + ".",
         "",
-        "## Guard",
-        "",
-        "Each call saves a real touch (committed) on a contact not used before, then all are deleted. "
-        f"Outbound verdicts: {', '.join(f'{k} {v}' for k, v in sorted(guard.verdicts.items()))}.",
-        "",
-        table(guard.rows),
-        "",
+    ]
+
+
+def search_plan(actor: Any, mix: list[tuple[str, str]], search: SearchResults) -> list[str]:
+    """The plan of the slowest query of the slowest kind (by p95), on the endpoint where it is slowest."""
+    endpoint, kind = max(
+        ((endpoint, kind) for endpoint in ("html", "api") for kind in QUERY_KINDS),
+        key=lambda ek: ms((search.html if ek[0] == "html" else search.api)[ek[1]])[1],
+    )
+    slowest_query = max(
+        (q for k, q in mix if k == kind), key=lambda q: float(np.median(search.by_query[(endpoint, kind, q)]))
+    )
+    statements = selector_sql(actor, slowest_query, HTML_LIMIT if endpoint == "html" else API_LIMIT)
+    replay(statements)
+    per_statement = np.median([replay(statements)[1] for _ in range(3)], axis=0)
+    slowest_sql = statements[int(np.argmax(per_statement))]
+    return [
         f"## Plan of the slowest search: {kind} ({endpoint}), `{slowest_query}`",
         "",
         "Its slowest statement:",
@@ -578,16 +670,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "```",
         "",
         "```",
-        plan,
+        explain(slowest_sql),
         "```",
         "",
     ]
-    report = "\n".join(lines)
-    print()
-    print(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
-    log(f"written to {args.output}")
 
 
 if __name__ == "__main__":
