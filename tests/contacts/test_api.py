@@ -193,9 +193,10 @@ def test_only_admins_delete_contacts_and_not_while_touches_point_to_them(org, ap
 
 
 def test_contact_lists_are_cursor_paginated_filtered_and_searchable(org, api):
-    for _ in range(3):
-        ContactFactory(owner=org.rep, city="Berlin")
-    ContactFactory(owner=org.rep_other, city="Hamburg")
+    # Fixed names: a random surname such as "Schultz" would be a fair answer to the searches below.
+    for i in range(3):
+        ContactFactory(owner=org.rep, city="Berlin", first_name="Eva", last_name=f"Berger{i}")
+    ContactFactory(owner=org.rep_other, city="Hamburg", first_name="Max", last_name="Hansen")
     schulz = ContactFactory(owner=org.rep_other, last_name="Schulz", first_name="Jan", phones=["030 5550001"])
     client = api(org.rep)
 
