@@ -527,7 +527,9 @@ def quote_update(
         changes["lines"] = [old_lines, new_lines]
     if not changes:
         return locked
-    if lines is not None:
+    if lines is not None or before["country"] != locked.country:
+        # A new country changes the lines' tax rates: they are written again, so that lines, header and
+        # the order made from them agree.
         _quote_lines_write(locked, priced)
     if locked.status != Quote.Status.DRAFT:
         _back_from(locked, Quote.Status.DRAFT)
@@ -540,9 +542,32 @@ def quote_update(
 
 
 def quote_needs_approval(quote: Quote) -> bool:
-    """True when a line discount or the order discount is above ``OrderSettings.approval_discount_percent``."""
+    """True when the order discount or any line's discount is above ``OrderSettings.approval_discount_percent``.
+
+    A line's discount is measured against its list price (the price list, or the configuration's frozen
+    total), so a unit price typed below the list counts as a discount: otherwise a rep could lower the
+    price instead of writing a discount and never need a manager. A typed price with no list price to
+    compare with needs approval too.
+    """
     limit = order_settings().approval_discount_percent
-    return quote.discount_percent > limit or quote.lines.filter(discount_percent__gt=limit).exists()
+    if quote.discount_percent > limit:
+        return True
+    for line in quote.lines.select_related("product", "configuration"):
+        if line.discount_percent > limit:
+            return True
+        if line.configuration is not None and line.configuration.currency == quote.currency:
+            list_price = money(line.configuration.total)
+        else:
+            try:
+                list_price = unit_price_for(product=line.product, currency=quote.currency)
+            except ValidationError:
+                return True
+        if list_price <= 0:
+            continue
+        paid = line.unit_price * (HUNDRED - line.discount_percent) / HUNDRED
+        if (HUNDRED - paid * HUNDRED / list_price) > limit:
+            return True
+    return False
 
 
 def _quote_move(

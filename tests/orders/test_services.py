@@ -216,6 +216,36 @@ def test_approval_is_needed_above_the_threshold(org, acme, shop, line_discount, 
     assert quote_needs_approval(quote) is needs
 
 
+@pytest.mark.parametrize(
+    ("unit_price", "line_discount", "needs"),
+    [("850.00", 0, False), ("849.00", 0, True), ("900.00", 10, True), ("1100.00", 10, False), (None, 0, False)],
+)
+def test_a_price_typed_below_the_list_counts_as_a_discount(org, acme, shop, unit_price, line_discount, needs):
+    """Aurora lists at 1,000: 849 is a 15.1 % discount whether written as a price or a discount."""
+    line = {"product": shop.aurora, "quantity": 1, "discount_percent": line_discount}
+    if unit_price is not None:
+        line["unit_price"] = unit_price
+    quote = make_quote(org, acme, shop, lines=[line])
+    assert quote_needs_approval(quote) is needs
+
+
+def test_a_typed_price_without_a_list_price_needs_approval(org, acme, shop):
+    unpriced = ProductFactory(name="Prototype", sku="PRO-1", category=shop.cars)
+    quote = make_quote(org, acme, shop, lines=[{"product": unpriced, "quantity": 1, "unit_price": "10.00"}])
+    assert quote_needs_approval(quote)
+
+
+def test_a_new_country_reprices_the_lines_tax_and_the_order_follows(org, acme, shop):
+    TaxRateFactory(country="FR", category=None, rate=D("20.00"))
+    quote = make_quote(org, acme, shop, country="DE")
+    quote = services.quote_update(quote=quote, actor=org.rep, data={"country": "FR"}, version=quote.version)
+    line = quote.lines.get()
+    assert line.tax_rate == D("20.00")
+    assert quote.tax_total == (line.net_amount * D("0.20")).quantize(D("0.01"))
+    order = services.quote_accept(quote=quote, actor=org.rep)
+    assert order.lines.get().tax_rate == D("20.00") and order.tax_total == quote.tax_total
+
+
 def test_the_threshold_is_a_setting(org, acme, shop):
     quote = make_quote(org, acme, shop)  # 10 % line discount
     assert not quote_needs_approval(quote)
