@@ -639,8 +639,12 @@ def _refuse_own_approval(quote: Quote, actor: User) -> None:
 
 
 @transaction.atomic
-def quote_approve(*, quote: Quote, actor: User, note: str = "") -> Quote:
-    """pending_approval → approved, by a manager of the quote's owner or an admin (never the owner)."""
+def quote_approve(*, quote: Quote, actor: User, note: str = "", version: int | None = None) -> Quote:
+    """pending_approval → approved, by a manager of the quote's owner or an admin (never the owner).
+
+    ``version`` is the one the manager reviewed: a quote changed since (and asked again) is refused, so an
+    approval never covers a discount the manager did not see.
+    """
     require(actor, "approve", quote)
     _refuse_own_approval(quote, actor)
     return _quote_move(
@@ -651,6 +655,7 @@ def quote_approve(*, quote: Quote, actor: User, note: str = "") -> Quote:
         verb="approved",
         action="approve",
         note=note,
+        version=version,
         approved_by=actor,
         approved_at=timezone.now(),
         approval_note=note.strip()[:300],
@@ -658,7 +663,7 @@ def quote_approve(*, quote: Quote, actor: User, note: str = "") -> Quote:
 
 
 @transaction.atomic
-def quote_decline(*, quote: Quote, actor: User, note: str) -> Quote:
+def quote_decline(*, quote: Quote, actor: User, note: str, version: int | None = None) -> Quote:
     """pending_approval → draft, with the manager's note saying what to change."""
     require(actor, "approve", quote)
     _refuse_own_approval(quote, actor)
@@ -672,6 +677,7 @@ def quote_decline(*, quote: Quote, actor: User, note: str) -> Quote:
         verb="declined",
         action="approve",
         note=note,
+        version=version,
         approval_note=note.strip()[:300],
         approval_requested_at=None,
     )

@@ -1,7 +1,7 @@
 """The order's state machine: every step guarded, recorded as an ``OrderEvent`` and audited.
 
     draft → confirmed → allocated → (partially_shipped →) shipped → delivered → closed
-    draft / confirmed / allocated → cancelled;  shipped / delivered / closed → returned
+    draft / confirmed / allocated → cancelled;  delivered / closed → returned
 
 Each step locks the order row first, so two people pressing "ship" at the same moment cannot both ship
 the same units: the second one waits and then sees the new status. A step refused by the state machine
@@ -42,7 +42,7 @@ TRANSITIONS: dict[str, set[str]] = {
     S.CONFIRMED: {S.ALLOCATED, S.CANCELLED},
     S.ALLOCATED: {S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED},
     S.PARTIALLY_SHIPPED: {S.PARTIALLY_SHIPPED, S.SHIPPED},
-    S.SHIPPED: {S.DELIVERED, S.RETURNED},
+    S.SHIPPED: {S.DELIVERED},
     S.DELIVERED: {S.CLOSED, S.RETURNED},
     S.CLOSED: {S.RETURNED},
     S.CANCELLED: set(),
@@ -58,7 +58,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "deliver": (S.PARTIALLY_SHIPPED, S.SHIPPED),
     "close": (S.DELIVERED,),
     "cancel": (S.DRAFT, S.CONFIRMED, S.ALLOCATED),
-    "return": (S.SHIPPED, S.DELIVERED, S.CLOSED),
+    # Not from "shipped": goods still on their way are delivered (or refused) first, so that the ledger's
+    # delivered rows never count units that came back before they arrived.
+    "return": (S.DELIVERED, S.CLOSED),
 }
 
 PAST = {
@@ -457,7 +459,7 @@ def order_cancel(*, order: Order, actor: User | None, reason: str) -> Order:
 
 @transaction.atomic
 def order_return(*, order: Order, actor: User | None, quantities: dict[int, int] | None = None, reason: str) -> Order:
-    """shipped / delivered / closed: units come back (``{line id: units}``, None = all). They go back on hand,
+    """delivered / closed: units come back (``{line id: units}``, None = all). They go back on hand,
     the ledger is reversed for them; when every shipped unit is back the order is returned."""
     locked = _begin(order, actor, "return")
     if not (reason or "").strip():

@@ -479,6 +479,13 @@ def quote_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         kwargs["note" if action == "decline" else "reason"] = form.cleaned_data["reason"]
     elif action == "approve":
         kwargs["note"] = request.POST.get("note", "").strip()[:300]
+    if action in ("approve", "decline"):
+        # The version the manager reviewed: a quote changed since is refused rather than approved unseen.
+        try:
+            kwargs["version"] = int(request.POST.get("version", ""))
+        except ValueError:
+            messages.error(request, f"Quote {quote}: the form was damaged; reload the page.")
+            return redirect("orders:quote-detail", pk=quote.pk)
     try:
         result = getattr(services, function_name)(**kwargs)
     except (ValidationError, PermissionDenied) as exc:

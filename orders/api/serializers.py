@@ -223,6 +223,17 @@ class RequiredNoteInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, help_text="Why: the rep sees it on the quote")
 
 
+_REVIEWED = "The quote's version the manager reviewed: a quote changed since is refused (409)"
+
+
+class ApprovalInputSerializer(NoteInputSerializer):
+    version = serializers.IntegerField(min_value=1, required=False, help_text=_REVIEWED)
+
+
+class DeclineInputSerializer(RequiredNoteInputSerializer):
+    version = serializers.IntegerField(min_value=1, required=False, help_text=_REVIEWED)
+
+
 class ReasonInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 

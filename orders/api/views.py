@@ -165,7 +165,7 @@ class QuoteApi(mixins.CreateModelMixin, mixins.UpdateModelMixin, ScopedReadOnlyV
         return self._move(services.quote_request_approval)
 
     @extend_schema(
-        request=s.NoteInputSerializer,
+        request=s.ApprovalInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={200: s.QuoteSerializer, 409: CONFLICT, **IDEMPOTENCY_RESPONSES},
     )
@@ -173,10 +173,10 @@ class QuoteApi(mixins.CreateModelMixin, mixins.UpdateModelMixin, ScopedReadOnlyV
     @idempotent
     def approve(self, request, *args, **kwargs):
         """Approve a waiting quote (the rep's managers and admins; nobody approves their own)."""
-        return self._move(services.quote_approve, s.NoteInputSerializer)
+        return self._move(services.quote_approve, s.ApprovalInputSerializer)
 
     @extend_schema(
-        request=s.RequiredNoteInputSerializer,
+        request=s.DeclineInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={200: s.QuoteSerializer, 409: CONFLICT, **IDEMPOTENCY_RESPONSES},
     )
@@ -184,7 +184,7 @@ class QuoteApi(mixins.CreateModelMixin, mixins.UpdateModelMixin, ScopedReadOnlyV
     @idempotent
     def decline(self, request, *args, **kwargs):
         """Send a waiting quote back to draft with a note saying why."""
-        return self._move(services.quote_decline, s.RequiredNoteInputSerializer)
+        return self._move(services.quote_decline, s.DeclineInputSerializer)
 
     @extend_schema(
         request=None,

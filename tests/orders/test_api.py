@@ -214,7 +214,9 @@ def test_quote_approval_send_and_accept(org, api, acme, shop):
 
     waiting = manager.get("/api/quotes/", {"needs_my_approval": "true"}).json()["results"]
     assert [row["id"] for row in waiting] == [quote["id"]]
-    approved = _post(manager, f"{url}approve/", {"note": "Key account"})
+    stale = _post(manager, f"{url}approve/", {"note": "Key account", "version": pending.json()["version"] - 1})
+    assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
+    approved = _post(manager, f"{url}approve/", {"note": "Key account", "version": pending.json()["version"]})
     assert approved.status_code == 200, approved.json()
     assert approved.json()["status"] == "approved" and approved.json()["approved_by"] == org.manager.pk
     assert approved.json()["approval_note"] == "Key account"

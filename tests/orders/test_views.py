@@ -202,7 +202,21 @@ def test_approval_then_accept_makes_the_order(org, login, quote_of, shop):
     manager = login(org.manager)
     page = manager.get(reverse("orders:quote-detail", args=[quote.pk])).content.decode()
     assert ">Approve<" in page
-    manager.post(reverse("orders:quote-action", args=[quote.pk, "approve"]), {"note": "ok for the fleet"})
+    quote.refresh_from_db()
+    reviewed = quote.version
+    # Meanwhile the rep changes the quote and asks again: the page the manager read is out of date.
+    services.quote_update(quote=quote, actor=org.rep, data={"discount_percent": 30}, version=reviewed)
+    services.quote_request_approval(quote=quote, actor=org.rep)
+    stale = manager.post(
+        reverse("orders:quote-action", args=[quote.pk, "approve"]), {"note": "ok", "version": reviewed}, follow=True
+    )
+    assert "changed by someone else" in stale.content.decode()
+    quote.refresh_from_db()
+    assert quote.status == Quote.Status.PENDING_APPROVAL
+    manager.post(
+        reverse("orders:quote-action", args=[quote.pk, "approve"]),
+        {"note": "ok for the fleet", "version": quote.version},
+    )
     quote.refresh_from_db()
     assert quote.status == Quote.Status.APPROVED and quote.approved_by == org.manager
     response = login(org.rep).post(reverse("orders:quote-action", args=[quote.pk, "accept"]))
@@ -224,11 +238,17 @@ def test_decline_needs_a_reason(org, login, quote_of, shop):
     quote = quote_of(lines=[(shop.aurora, 1, Decimal("25"))])
     services.quote_request_approval(quote=quote, actor=org.rep)
     manager = login(org.manager)
-    response = manager.post(reverse("orders:quote-action", args=[quote.pk, "decline"]), {"reason": ""}, follow=True)
+    response = manager.post(
+        reverse("orders:quote-action", args=[quote.pk, "decline"]),
+        {"reason": "", "version": quote.version},
+        follow=True,
+    )
     assert "needs a reason" in response.content.decode()
     quote.refresh_from_db()
     assert quote.status == Quote.Status.PENDING_APPROVAL
-    manager.post(reverse("orders:quote-action", args=[quote.pk, "decline"]), {"reason": "20 % at most"})
+    manager.post(
+        reverse("orders:quote-action", args=[quote.pk, "decline"]), {"reason": "20 % at most", "version": quote.version}
+    )
     quote.refresh_from_db()
     assert quote.status == Quote.Status.DRAFT and quote.approval_note == "20 % at most"
 
