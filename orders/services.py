@@ -304,6 +304,30 @@ def _customer(
     return account, contact
 
 
+def _linked(
+    *, opportunity: Opportunity | None, lead: Lead | None, account: Account | None, contact: Contact | None, actor
+) -> None:
+    """An opportunity or lead named on a quote or order must be this customer's, and visible to the actor."""
+    if opportunity is not None:
+        if actor is not None:
+            require(actor, "view", opportunity)
+        if opportunity.account_id and (account is None or account.pk != opportunity.account_id):
+            raise ValidationError({"opportunity": f"{opportunity} is with {opportunity.account}, not this customer."})
+        if (
+            not opportunity.account_id
+            and opportunity.contact_id
+            and (contact is None or contact.pk != opportunity.contact_id)
+        ):
+            raise ValidationError({"opportunity": f"{opportunity} is with {opportunity.contact}, not this customer."})
+    if lead is not None:
+        if actor is not None:
+            require(actor, "view", lead)
+        same_person = contact is not None and contact.pk == lead.contact_id
+        same_company = account is not None and lead.converted_account_id == account.pk
+        if not (same_person or same_company):
+            raise ValidationError({"lead": f"The lead of {lead.contact} is not this customer's."})
+
+
 def _may_own(actor: User, owner: User) -> bool:
     """A rep sells for themselves; a manager for the members of their teams; an admin for anyone."""
     if not owner.is_active:
@@ -413,6 +437,7 @@ def quote_create(
     if source not in Quote.Source.values:
         raise ValidationError(f"Unknown quote source {source!r}.")
     account, contact = _customer(account, contact, actor)
+    _linked(opportunity=opportunity, lead=lead, account=account, contact=contact, actor=actor)
     owner = _owner(actor, owner, lead, opportunity, account, contact)
     currency = _currency(currency)
     country = (country or (account.country if account else "") or (contact.country if contact else "")).upper()
@@ -793,6 +818,7 @@ def order_create(
     if source not in Order.Source.values:
         raise ValidationError(f"Unknown order source {source!r}.")
     account, contact = _customer(account, contact, actor)
+    _linked(opportunity=opportunity, lead=None, account=account, contact=contact, actor=actor)
     owner = _owner(actor, owner, quote, opportunity, account, contact)
     currency = _currency(currency)
     country = (country or (account.country if account else "") or (contact.country if contact else "")).upper()

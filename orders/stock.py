@@ -137,8 +137,15 @@ def stock_release(order: Order) -> int:
     released = 0
     for reservation in reservations:
         level = by_key.get((reservation.line.product_id, reservation.warehouse_id))
-        if level is not None:
-            level.reserved = max(0, level.reserved - reservation.quantity)
+        if level is None or level.reserved < reservation.quantity:
+            # Reservations and stock levels move together; a gap means the figures were changed around the
+            # services. Say so rather than hide it (the order stays as it was: this runs in its transaction).
+            raise ValidationError(
+                f"Order {order.number}: {reservation.quantity} unit(s) of {reservation.line.description} are "
+                f"reserved in warehouse {reservation.warehouse_id}, but the stock there holds "
+                f"{level.reserved if level else 0} reserved: count that stock again before cancelling."
+            )
+        level.reserved -= reservation.quantity
         released += reservation.quantity
     _save_levels(by_key.values())
     Reservation.objects.filter(pk__in=[r.pk for r in reservations]).delete()
@@ -191,12 +198,14 @@ def stock_ship(order: Order, quantities: dict[int, int]) -> dict[int, list[tuple
 def stock_put_back(order: Order, quantities: dict[int, int]) -> None:
     """Returned units go back on hand in the warehouses they shipped from (oldest shipment first, after
     the units returned before). Made-to-order units have no warehouse to go back to."""
+    # Every shipped row, made-to-order ones included: earlier returns are counted over all of them in order,
+    # and only the rows that came out of a warehouse put units back on hand.
     shipped = list(
-        ShipmentLine.objects.filter(line_id__in=list(quantities), warehouse__isnull=False)
+        ShipmentLine.objects.filter(line_id__in=list(quantities))
         .select_related("line")
         .order_by("shipment__number", "id")
     )
-    levels = _locked_levels(s.line.product_id for s in shipped)
+    levels = _locked_levels(s.line.product_id for s in shipped if s.warehouse_id is not None)
     by_key = {(level.product_id, level.warehouse_id): level for level in levels}
     for line_id, n in quantities.items():
         rows = [s for s in shipped if s.line_id == line_id]
@@ -207,7 +216,8 @@ def stock_put_back(order: Order, quantities: dict[int, int]) -> None:
             skip = max(0, skip - row.quantity)
             take = min(room, left)
             if take > 0:
-                by_key[(row.line.product_id, row.warehouse_id)].on_hand += take
+                if row.warehouse_id is not None:
+                    by_key[(row.line.product_id, row.warehouse_id)].on_hand += take
                 left -= take
     _save_levels(by_key.values())
 

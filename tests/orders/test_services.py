@@ -29,6 +29,7 @@ from orders.services import (
 )
 from sfa.models import AuditEvent
 from tests.catalog.factories import ProductFactory
+from tests.contacts.factories import ContactFactory
 from tests.orders.factories import QuoteFactory, TaxRateFactory
 
 D = Decimal
@@ -489,3 +490,20 @@ def test_products_without_price_need_a_unit_price(org, acme):
         order_create(actor=org.rep, account=acme, lines=[{"product": product, "quantity": 1}])
     order = order_create(actor=org.rep, account=acme, lines=[{"product": product, "quantity": 1, "unit_price": "12.5"}])
     assert order.lines.get().unit_price == D("12.50")
+
+
+def test_an_opportunity_or_lead_of_another_customer_is_refused(org, acme, shop):
+    from contacts.services import account_create
+    from leads.models import Lead
+    from leads.services import opportunity_create
+
+    other = account_create(actor=org.rep, name="Other Ltd", city="Leeds", allow_duplicate=True)
+    deal = opportunity_create(actor=org.rep, name="Fleet", expected_close=timezone.localdate(), account=other)
+    with pytest.raises(ValidationError, match="Other Ltd, not this customer"):
+        make_quote(org, acme, shop, opportunity=deal)
+    with pytest.raises(ValidationError, match="Other Ltd, not this customer"):
+        services.order_create(actor=org.rep, account=acme, lines=[{"product": shop.aurora}], opportunity=deal)
+    lead = Lead.objects.create(contact=ContactFactory(owner=org.rep), owner=org.rep)
+    with pytest.raises(ValidationError, match="not this customer"):
+        make_quote(org, acme, shop, lead=lead)
+    assert make_quote(org, other, shop, opportunity=deal).opportunity == deal

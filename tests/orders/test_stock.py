@@ -166,3 +166,12 @@ def test_numbers_stay_unique_when_orders_are_made_at_the_same_moment(org, acme, 
 
     results = run_together(*[create for _ in range(4)])
     assert sorted(results) == ["SO-000001", "SO-000002", "SO-000003", "SO-000004"], results
+
+
+def test_a_release_that_finds_the_stock_figures_changed_around_it_fails_and_keeps_the_reservation(make_order, shop):
+    order = make_order([(shop.aurora, 2)])
+    stock_reserve(order)
+    StockLevel.objects.filter(product=shop.aurora).update(reserved=0)  # changed behind the services' back
+    with pytest.raises(ValidationError, match="count that stock again"):
+        stock_release(order)
+    assert Reservation.objects.filter(line__order=order).exists()
