@@ -243,21 +243,29 @@ def vendor_names() -> list[str]:
 
 def mapping_errors(header: list[str], mapping: dict[str, str]) -> list[str]:
     """What is wrong with a mapping, in words (empty when it can be used)."""
+    return column_mapping_errors(header, mapping, fields=FIELDS, required=REQUIRED, row_noun="lead")
+
+
+def column_mapping_errors(
+    header: list[str], mapping: dict[str, str], *, fields: dict, required, row_noun: str
+) -> list[str]:
+    """A column mapping's problems for any import: ``fields`` maps a target to (label, …); ``required`` names
+    the targets every row needs; ``row_noun`` says what a row becomes ("lead", "order line")."""
     errors = []
     unknown_columns = [c for c in mapping if c not in header]
     if unknown_columns:
         errors.append(f"The file has no column {', '.join(repr(c) for c in unknown_columns)}.")
-    unknown = sorted({t for t in mapping.values() if t not in FIELDS and t != IGNORE})
+    unknown = sorted({t for t in mapping.values() if t not in fields and t != IGNORE})
     if unknown:
         errors.append(f"Unknown field {', '.join(repr(t) for t in unknown)}.")
     taken = Counter(t for t in mapping.values() if t != IGNORE)
     for target, times in taken.items():
-        if times > 1 and target in FIELDS:
+        if times > 1 and target in fields:
             columns = ", ".join(c for c, t in mapping.items() if t == target)
-            errors.append(f"{FIELDS[target][0]} is chosen for {times} columns ({columns}): choose one.")
-    for target in REQUIRED:
+            errors.append(f"{fields[target][0]} is chosen for {times} columns ({columns}): choose one.")
+    for target in required:
         if target not in taken:
-            errors.append(f"Choose the column that holds the {FIELDS[target][0].lower()}: every lead needs one.")
+            errors.append(f"Choose the column that holds the {fields[target][0].lower()}: every {row_noun} needs one.")
     return errors
 
 

@@ -59,6 +59,7 @@ from leads.imports import (  # noqa: F401  (ENCODING_CHOICES and DELIMITER_LABEL
     _header_key,
     _inspect_csv,
     _megabytes,
+    column_mapping_errors,
     encoding_label,
     inspect_upload,
     read_rows,
@@ -208,22 +209,10 @@ def mapping_guess(header: list[str]) -> dict[str, str]:
 
 
 def mapping_errors(header: list[str], mapping: dict[str, str]) -> list[str]:
-    """What is wrong with a mapping, in words (empty when it can be used)."""
-    errors = []
-    unknown_columns = [c for c in mapping if c not in header]
-    if unknown_columns:
-        errors.append(f"The file has no column {', '.join(repr(c) for c in unknown_columns)}.")
-    unknown = sorted({t for t in mapping.values() if t not in FIELDS and t != IGNORE})
-    if unknown:
-        errors.append(f"Unknown field {', '.join(repr(t) for t in unknown)}.")
-    taken = Counter(t for t in mapping.values() if t != IGNORE)
-    for target, times in taken.items():
-        if times > 1 and target in FIELDS:
-            columns = ", ".join(c for c, t in mapping.items() if t == target)
-            errors.append(f"{FIELDS[target][0]} is chosen for {times} columns ({columns}): choose one.")
-    for target in REQUIRED:
-        if target not in taken:
-            errors.append(f"Choose the column that holds the {FIELDS[target][0].lower()}: every order line needs one.")
+    """What is wrong with a mapping, in words (empty when it can be used): the lead imports' checks plus a
+    customer column."""
+    errors = column_mapping_errors(header, mapping, fields=FIELDS, required=REQUIRED, row_noun="order line")
+    taken = {t for t in mapping.values() if t != IGNORE}
     if "account" not in taken and "email" not in taken:
         errors.append(
             "Choose the column of the customer account or of the contact e-mail: every order needs a customer."
