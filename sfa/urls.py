@@ -38,6 +38,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("leads.urls")),
     path("", include("orders.urls")),
+    path("", include("forecasting.urls")),
     path("api/", include(("sfa.api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

@@ -7,6 +7,8 @@ from rest_framework.routers import DefaultRouter
 from catalog.api.urls import router as catalog_router
 from catalog.api.urls import urlpatterns as catalog_urlpatterns
 from contacts.api.urls import router as contacts_router
+from forecasting.api.urls import extra_urlpatterns as forecasting_urlpatterns
+from forecasting.api.urls import router as forecasting_router
 from leads.api.urls import router as leads_router
 from orders.api.urls import extra_urlpatterns as orders_urlpatterns
 from orders.api.urls import router as orders_router
@@ -23,6 +25,7 @@ router.registry.extend(contacts_router.registry)
 router.registry.extend(catalog_router.registry)
 router.registry.extend(leads_router.registry)
 router.registry.extend(orders_router.registry)
+router.registry.extend(forecasting_router.registry)
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainApi.as_view(), name="token"),
@@ -31,5 +34,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *catalog_urlpatterns,
     *orders_urlpatterns,
+    *forecasting_urlpatterns,
     path("", include(router.urls)),
 ]
