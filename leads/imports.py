@@ -69,10 +69,11 @@ from contacts.matching.score import Evidence, PersonRecord, compare
 from contacts.models import ChannelConsent, Contact, ContactEmail, ContactPhone, MatchCandidate, MatchKey
 from contacts.normalize import PhoneError, email_key, fold, name_key, phone_e164
 from leads import scoring
-from leads.models import AssignmentRule, ImportRow, Lead, LeadImport, LeadSource, ScoringModel, VendorMapping
+from leads.assignment import Assigner
+from leads.models import ImportRow, Lead, LeadImport, LeadSource, VendorMapping
 from sfa.audit import audit_record
 from sfa.jobs import JobCancelled, JobError, JobRun, job_start, job_task
-from sfa.models import AuditAction, Job, Role, User
+from sfa.models import AuditAction, Job, User
 from sfa.permissions import can, get_object_for, require, scoped
 
 CHUNK = 4000  # rows validated, matched and written per transaction
@@ -1293,76 +1294,17 @@ def plan(preview: dict[str, Any], on_match: str) -> dict[str, int]:
 # --- Writing a chunk -------------------------------------------------------------------------------------
 
 
-class _Assigner:
-    """``leads.services._owner_by_rules`` for many leads at once: the rules, their teams' reps and the
-    open-lead load are read once, round-robin positions are kept in memory and saved per chunk."""
-
-    def __init__(self) -> None:
-        self.rules = list(AssignmentRule.objects.filter(is_active=True).order_by("order", "id"))
-        team_ids = {rule.team_id for rule in self.rules}
-        self.reps: dict[int, list[User]] = defaultdict(list)
-        for user in User.objects.filter(team_id__in=team_ids, is_active=True, role=Role.REP).order_by("pk"):
-            self.reps[user.team_id].append(user)
-        self.last = {rule.pk: rule.last_assigned_id for rule in self.rules}
-        self.changed: set[int] = set()
-        self.load: dict[int, int] | None = None
-
-    def pick(self, *, country: str, region: str, postcode: str, interests: list[str], source: str) -> User | None:
-        for rule in self.rules:
-            if rule.country and rule.country.upper() != (country or "").upper():
-                continue
-            if rule.region and rule.region.lower() != (region or "").lower():
-                continue
-            if rule.postcode_prefix and not (postcode or "").startswith(rule.postcode_prefix):
-                continue
-            if rule.interest and rule.interest.lower() not in interests:
-                continue
-            if rule.source and rule.source != source:
-                continue
-            reps = self.reps.get(rule.team_id)
-            if not reps:
-                continue
-            if rule.method == AssignmentRule.Method.LEAST_LOADED:
-                load = self._load()
-                chosen = min(reps, key=lambda u: (load.get(u.pk, 0), u.pk))
-            else:
-                last = self.last.get(rule.pk)
-                after = [u for u in reps if last and u.pk > last]
-                chosen = (after or reps)[0]
-                self.last[rule.pk] = chosen.pk
-                self.changed.add(rule.pk)
-            if self.load is not None:
-                self.load[chosen.pk] = self.load.get(chosen.pk, 0) + 1
-            return chosen
-        return None
-
-    def _load(self) -> dict[int, int]:
-        if self.load is None:
-            rep_ids = [u.pk for reps in self.reps.values() for u in reps]
-            self.load = dict(
-                Lead.objects.filter(owner_id__in=rep_ids, status__in=[Lead.Status.NEW, Lead.Status.WORKING])
-                .values_list("owner")
-                .annotate(n=Count("id"))
-            )
-        return self.load
-
-    def save(self) -> None:
-        for rule_id in self.changed:
-            AssignmentRule.objects.filter(pk=rule_id).update(last_assigned_id=self.last[rule_id])
-        self.changed.clear()
-
-
 class _Scorer:
-    """Lead scores without a query per lead: ``scoring.features`` computed for a whole chunk at once.
+    """Lead scores without a query per lead: ``scoring.feature_values`` fed for a whole chunk at once.
 
     A new prospect has no touches and no account, so its features are what the row holds; a known person's
-    come from what matching loaded and from their touches, read for the chunk in one query (the latest 50
-    of each person, as ``scoring.features`` reads them). The scores are ``lead_score``'s (tested).
+    come from what matching loaded and from their touches, read for the chunk in one query (the latest
+    ``scoring.TOUCHES_READ`` of each person, as ``scoring.features`` reads them).
+    The scores are ``lead_score``'s (tested).
     """
 
     def __init__(self) -> None:
-        model = ScoringModel.objects.filter(is_active=True).first()
-        self.model = {"version": model.version, "coefficients": model.coefficients} if model else None
+        self.model = scoring.active_model()
         self.touches: dict[int, list[tuple[str, str]]] = {}
 
     def load_touches(self, rows: list[_Row]) -> None:
@@ -1373,43 +1315,36 @@ class _Scorer:
         for batch in _param_batches(ids):
             latest = Touch.objects.filter(contact_id__in=batch).order_by("contact_id", "-at", "-id")
             for contact_id, direction, channel in latest.values_list("contact_id", "direction", "channel"):
-                if len(self.touches[contact_id]) < 50:
+                if len(self.touches[contact_id]) < scoring.TOUCHES_READ:
                     self.touches[contact_id].append((direction, channel))
 
     def score(self, row: _Row) -> scoring.Score:
         person = row.match if row.result == Result.ATTACHED else None
         company = row.values.get("company", "")
         if person is None:
-            touches: list[tuple[str, str]] = []
-            x = {
-                "has_email": float(bool(row.email)),
-                "has_phone": float(bool(row.phone)),
-                "has_company": float(bool(company)),
-                "has_address": float(bool(row.values.get("street") and row.values.get("city"))),
+            known = {
+                "has_email": bool(row.email),
+                "has_phone": bool(row.phone),
+                "has_company": bool(company),
+                "has_address": bool(row.values.get("street") and row.values.get("city")),
+                "touches": [],
             }
         else:
-            touches = self.touches.get(person.id, [])
-            x = {
-                "has_email": float(person.has_email),
-                "has_phone": float(person.has_phone),
-                "has_company": float(bool(company or person.account_id)),
-                "has_address": float(bool(person.fields["street"] and person.fields["city"])),
+            known = {
+                "has_email": person.has_email,
+                "has_phone": person.has_phone,
+                "has_company": bool(company or person.account_id),
+                "has_address": bool(person.fields["street"] and person.fields["city"]),
+                "touches": self.touches.get(person.id, []),
             }
-        x.update(
-            interests=float(min(len(row.interests), 3)),
-            source_inbound=0.0,
-            source_list=1.0,
-            touches_in=float(min(sum(1 for d, _ in touches if d == "in"), 5)),
-            touches_out=float(min(sum(1 for d, _ in touches if d == "out"), 5)),
-            configurator=float(any(c == "web" for _, c in touches)),
-        )
-        return scoring.score_with_model(x, self.model) if self.model else scoring.score_with_rules(x)
+        x = scoring.feature_values(interests=row.interests, source=LeadSource.PURCHASED_LIST, **known)
+        return scoring.score(x, self.model)
 
 
 @dataclass
 class _Writer:
     ctx: _Context
-    assigner: _Assigner
+    assigner: Assigner
     scorer: _Scorer
     keys_written: int = 0
 
@@ -1420,7 +1355,7 @@ class _Writer:
         updated = [row for row in rows if row.result == Result.UPDATED]
         owners: dict[int, User | None] = {}
         for row in created:
-            owners[row.number] = self.assigner.pick(
+            _rule, owners[row.number] = self.assigner.pick(
                 country=row.values.get("country", ""),
                 region=row.values.get("region", ""),
                 postcode=row.values.get("postcode", ""),
@@ -1429,7 +1364,7 @@ class _Writer:
             )
         for row in attached:
             fields = row.match.fields
-            owners[row.number] = self.assigner.pick(
+            _rule, owners[row.number] = self.assigner.pick(
                 country=fields["country"],
                 region=fields["region"],
                 postcode=fields["postcode"],
@@ -1975,7 +1910,7 @@ def _run(run: JobRun, lead_import: LeadImport, actor: User) -> dict:
     ):
         ctx.claimed.setdefault(created or matched, number)
     ctx.claimed.pop(None, None)
-    writer = _Writer(ctx=ctx, assigner=_Assigner(), scorer=_Scorer())
+    writer = _Writer(ctx=ctx, assigner=Assigner(), scorer=_Scorer())
     total = max(lead_import.row_count, 1)
     tally = dict(run.state.get("tally") or {}) if after else {}
     statistics = _Statistics()
@@ -2188,8 +2123,11 @@ def _delete(model: type[Model], ids: list[int]) -> None:
     """Delete rows nothing points at any more, one statement per batch. Django's delete() would fetch
     every row first and delete them a hundred at a time; the references were dealt with before (and the
     database's foreign keys still refuse a row that something new points at: the transaction fails)."""
-    for batch in _id_batches(ids):
-        model._base_manager.filter(pk__in=batch)._raw_delete(connection.alias)
+    table, pk = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        for batch in _id_batches(ids):
+            placeholders = ", ".join(["%s"] * len(batch))
+            cursor.execute(f"DELETE FROM {table} WHERE {pk} IN ({placeholders})", batch)  # noqa: S608 (names quoted, ids bound)
 
 
 def _customers(ids: list[int]) -> set[int]:

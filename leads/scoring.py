@@ -55,19 +55,60 @@ MIN_CLASS = 30  # converted and disqualified leads needed, each, before the trai
 
 def features(lead) -> dict[str, float]:
     contact = lead.contact
-    touches = list(contact.touches.values_list("direction", "channel")[:50])
+    return feature_values(
+        has_email=contact.emails.exists(),
+        has_phone=contact.phones.exists(),
+        has_company=bool(lead.company or contact.account_id),
+        has_address=bool(contact.street and contact.city),
+        interests=lead.interests or [],
+        source=lead.source,
+        touches=list(contact.touches.values_list("direction", "channel")[:TOUCHES_READ]),
+    )
+
+
+TOUCHES_READ = 50  # the latest touches of a person that count
+
+
+def feature_values(
+    *,
+    has_email: bool,
+    has_phone: bool,
+    has_company: bool,
+    has_address: bool,
+    interests: list[str],
+    source: str,
+    touches: list[tuple[str, str]],
+) -> dict[str, float]:
+    """The model's inputs from what is known of a lead; ``touches`` are (direction, channel), newest first.
+
+    ``features`` reads them for one lead; the list import computes them for a whole chunk from what it has
+    loaded, through this same function, so both score alike.
+    """
     return {
-        "has_email": float(contact.emails.exists()),
-        "has_phone": float(contact.phones.exists()),
-        "has_company": float(bool(lead.company or contact.account_id)),
-        "has_address": float(bool(contact.street and contact.city)),
-        "interests": float(min(len(lead.interests or []), 3)),
-        "source_inbound": float(lead.source in ("web_form", "configurator", "referral", "event")),
-        "source_list": float(lead.source == "purchased_list"),
+        "has_email": float(has_email),
+        "has_phone": float(has_phone),
+        "has_company": float(has_company),
+        "has_address": float(has_address),
+        "interests": float(min(len(interests), 3)),
+        "source_inbound": float(source in ("web_form", "configurator", "referral", "event")),
+        "source_list": float(source == "purchased_list"),
         "touches_in": float(min(sum(1 for d, _ in touches if d == "in"), 5)),
         "touches_out": float(min(sum(1 for d, _ in touches if d == "out"), 5)),
-        "configurator": float(lead.source == "configurator" or any(c == "web" for _, c in touches)),
+        "configurator": float(source == "configurator" or any(c == "web" for _, c in touches)),
     }
+
+
+def active_model() -> dict[str, Any] | None:
+    """The active trained model as ``score`` takes it, or None (the rules score)."""
+    from leads.models import ScoringModel
+
+    model = ScoringModel.objects.filter(is_active=True).first()
+    return {"version": model.version, "coefficients": model.coefficients} if model else None
+
+
+def score(x: dict[str, float], model: dict[str, Any] | None) -> Score:
+    """The trained model's score when there is an active one, else the rules'."""
+    return score_with_model(x, model) if model else score_with_rules(x)
 
 
 @dataclass

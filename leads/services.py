@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Configuration, Product
@@ -19,6 +19,7 @@ from contacts.models import Account, Contact
 from contacts.normalize import PhoneError, phone_e164
 from contacts.services import account_create, contact_create
 from leads import scoring
+from leads.assignment import Assigner
 from leads.models import (
     AssignmentRule,
     ForecastCategory,
@@ -159,43 +160,20 @@ def lead_assign(*, lead: Lead, actor: User | None, owner: User | None = None) ->
 
 def _owner_by_rules(lead: Lead) -> tuple[AssignmentRule | None, User | None]:
     contact = lead.contact
-    for rule in AssignmentRule.objects.filter(is_active=True).select_related("team"):
-        if rule.country and rule.country.upper() != (contact.country or "").upper():
-            continue
-        if rule.region and rule.region.lower() != (contact.region or "").lower():
-            continue
-        if rule.postcode_prefix and not (contact.postcode or "").startswith(rule.postcode_prefix):
-            continue
-        if rule.interest and rule.interest.lower() not in (lead.interests or []):
-            continue
-        if rule.source and rule.source != lead.source:
-            continue
-        reps = list(User.objects.filter(team=rule.team, is_active=True, role=Role.REP).order_by("pk"))
-        if not reps:
-            continue
-        if rule.method == AssignmentRule.Method.LEAST_LOADED:
-            load = dict(
-                Lead.objects.filter(owner__in=reps, status__in=[Lead.Status.NEW, Lead.Status.WORKING])
-                .values_list("owner")
-                .annotate(n=Count("id"))
-            )
-            chosen = min(reps, key=lambda u: (load.get(u.pk, 0), u.pk))
-        else:
-            after = [u for u in reps if rule.last_assigned_id and u.pk > rule.last_assigned_id]
-            chosen = (after or reps)[0]
-            AssignmentRule.objects.filter(pk=rule.pk).update(last_assigned=chosen)
-        return rule, chosen
-    return None, None
+    assigner = Assigner()
+    rule, owner = assigner.pick(
+        country=contact.country,
+        region=contact.region,
+        postcode=contact.postcode,
+        interests=lead.interests or [],
+        source=lead.source,
+    )
+    assigner.save()
+    return rule, owner
 
 
 def lead_score(*, lead: Lead) -> Lead:
-    x = scoring.features(lead)
-    model = ScoringModel.objects.filter(is_active=True).first()
-    result = (
-        scoring.score_with_model(x, {"version": model.version, "coefficients": model.coefficients})
-        if model
-        else scoring.score_with_rules(x)
-    )
+    result = scoring.score(scoring.features(lead), scoring.active_model())
     Lead.objects.filter(pk=lead.pk).update(
         score=result.value, score_reasons=result.reasons, score_model=result.model, scored_at=timezone.now()
     )
