@@ -58,3 +58,16 @@ class OpportunityFilter(django_filters.FilterSet):
     def filter_open(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         closed = Q(forecast_category__in=["closed_won", "closed_lost"])
         return queryset.exclude(closed) if value else queryset.filter(closed)
+
+
+class OpportunityListFilter(OpportunityFilter):
+    """The list page's filters: the shared ones plus a name search."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Name or account")
+
+    class Meta(OpportunityFilter.Meta):
+        fields = ["q", *OpportunityFilter.Meta.fields]
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        return queryset.filter(Q(name__icontains=value) | Q(account__name__icontains=value)) if value else queryset

@@ -17,13 +17,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
 from django.utils import timezone
 
 from leads import selectors
 from leads.models import ForecastCategory, Opportunity, Pipeline, Stage, StageChange
 from sfa.models import User
-from sfa.permissions import scoped, team_member_ids
 
 CLOSED = (ForecastCategory.CLOSED_WON, ForecastCategory.CLOSED_LOST)
 SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF ", "JPY": "¥"}
@@ -52,26 +51,6 @@ class Money(dict):
         if not shown:
             return format_money(0, next(iter(self), "EUR"))
         return " + ".join(format_money(v, c) for c, v in shown)
-
-
-# --- People -------------------------------------------------------------------------------------------
-
-
-def visible_owners(*, actor: User) -> QuerySet[User]:
-    """Whose opportunities the actor sees (themselves included): the choices of the owner filters."""
-    owner_ids = selectors.opportunity_list(actor=actor).values("owner_id")
-    return User.objects.filter(Q(pk__in=owner_ids) | Q(pk=actor.pk)).order_by("first_name", "last_name", "id")
-
-
-def assignable_owners(*, actor: User) -> QuerySet[User]:
-    """Who the actor may make owner of an opportunity: a rep only themselves, a manager their teams'
-    members, an admin anyone active (opportunity_update refuses a rep's hand-over as well)."""
-    users = User.objects.filter(is_active=True).order_by("first_name", "last_name", "id")
-    if actor.is_admin:
-        return users
-    if actor.is_manager:
-        return users.filter(pk__in=team_member_ids(actor))
-    return users.filter(pk=actor.pk)
 
 
 # --- The board --------------------------------------------------------------------------------------
@@ -744,7 +723,3 @@ def pipeline_report(
         funnel=funnel(timelines, stages, since=since, until=until),
         other_currency_count=sum(n for c, n in by_currency.items() if c != currency),
     )
-
-
-def visible_pipelines(*, actor: User) -> QuerySet[Pipeline]:
-    return scoped(actor, Pipeline.objects.order_by("-is_default", "name"))

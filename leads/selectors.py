@@ -7,10 +7,10 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from leads.filters import LeadFilter, OpportunityFilter
-from leads.models import Lead, Opportunity, StageChange
+from leads.models import Lead, Opportunity, Pipeline, StageChange
 from sfa.filters import apply_filters
 from sfa.models import User
-from sfa.permissions import get_object_for, scoped
+from sfa.permissions import get_object_for, scoped, team_member_ids
 
 
 def lead_list(*, actor: User, filters: Any = None) -> QuerySet[Lead]:
@@ -55,3 +55,24 @@ def score_bands(*, actor: User) -> list[dict[str, Any]]:
         band["rate"] = round(100 * band["converted"] / band["closed"]) if band["closed"] else None
         bands.append(band)
     return bands
+
+
+def visible_owners(*, actor: User) -> QuerySet[User]:
+    """Whose opportunities the actor sees (themselves included): the choices of the owner filters."""
+    owner_ids = opportunity_list(actor=actor).values("owner_id")
+    return User.objects.filter(Q(pk__in=owner_ids) | Q(pk=actor.pk)).order_by("first_name", "last_name", "id")
+
+
+def assignable_owners(*, actor: User) -> QuerySet[User]:
+    """Who the actor may make owner of an opportunity: a rep only themselves, a manager their teams'
+    members, an admin anyone active (opportunity_update refuses a rep's hand-over as well)."""
+    users = User.objects.filter(is_active=True).order_by("first_name", "last_name", "id")
+    if actor.is_admin:
+        return users
+    if actor.is_manager:
+        return users.filter(pk__in=team_member_ids(actor))
+    return users.filter(pk=actor.pk)
+
+
+def visible_pipelines(*, actor: User) -> QuerySet[Pipeline]:
+    return scoped(actor, Pipeline.objects.order_by("-is_default", "name"))

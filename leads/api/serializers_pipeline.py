@@ -9,7 +9,8 @@ from rest_framework import serializers
 from catalog.models import Configuration, Product
 from contacts.models import Account, Contact
 from leads.models import ForecastCategory, Opportunity, OpportunityLine, Pipeline, Stage, StageChange
-from leads.reports import CLOSED, assignable_owners
+from leads.reports import CLOSED
+from leads.selectors import assignable_owners
 from sfa.models import User
 from sfa.permissions import can
 
