@@ -18,6 +18,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# pg_dump and pg_restore for `manage.py backup` / `restore` (docs/operations.md).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, from pyproject.toml alone (no dev extras), so this slow layer is rebuilt only
 # when the dependencies change. With no sources yet, setuptools builds an empty "sfa" wheel.
 COPY pyproject.toml ./
