@@ -47,6 +47,10 @@ def _active_users():
 
 class AccountSerializer(serializers.ModelSerializer):
     contact_count = serializers.IntegerField(read_only=True, default=0)
+    # Read-only model fields lose allow_blank in DRF, and the schema then promised a size and segment
+    # that unclassified accounts do not have ("" is their value).
+    size = serializers.ChoiceField(choices=Account.Size.choices, read_only=True, allow_blank=True)
+    segment = serializers.ChoiceField(choices=Account.Segment.choices, read_only=True, allow_blank=True)
 
     class Meta:
         model = Account

@@ -83,7 +83,7 @@ class OpportunityLineCreateSerializer(serializers.Serializer):
 
 
 class OpportunitySerializer(serializers.ModelSerializer):
-    account_name = serializers.CharField(source="account.name", read_only=True, default=None)
+    account_name = serializers.CharField(source="account.name", read_only=True, default=None, allow_null=True)
     owner_name = serializers.CharField(source="owner.get_full_name", read_only=True)
     stage_name = serializers.CharField(source="stage.name", read_only=True)
     lines = OpportunityLineSerializer(many=True, read_only=True)
