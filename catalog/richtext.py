@@ -1,8 +1,9 @@
-"""Product descriptions are rich text written by people and shown as HTML: sanitised once, on save.
+"""Product descriptions are rich text written by people and shown as HTML: sanitised on save and on output.
 
 nh3 (Rust's ammonia) parses the HTML like a browser and keeps only the tags and attributes below, so
 a description can carry headings, lists, links and tables but never a script, a style, an event
-handler or a ``javascript:`` link. Templates may then print ``description`` with ``|safe``.
+handler or a ``javascript:`` link. Templates print it with the ``richtext`` filter
+(``catalog/templatetags/richtext.py``), which sanitises it once more.
 """
 
 from __future__ import annotations
