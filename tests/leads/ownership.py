@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from django.core.files.base import ContentFile
+
 
 def make_owned(model, owner):
     from contacts.models import Contact
@@ -25,7 +27,11 @@ def make_owned(model, owner):
             expected_close=date(2027, 1, 31),
         ),
         m.LeadImport: lambda: m.LeadImport.objects.create(
-            vendor="V", list_name="L", created_by=owner, original_name="x.csv"
+            vendor="V",
+            list_name="L",
+            created_by=owner,
+            original_name="x.csv",
+            file=ContentFile(b"first_name,last_name,email\nAda,Lovelace,ada@example.com\n", name="x.csv"),
         ),
         m.Pipeline: lambda: pipeline,
         m.Stage: lambda: stage,

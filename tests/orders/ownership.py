@@ -1,5 +1,7 @@
 """Rows of the orders app owned by a given user, for the permission matrix test."""
 
+from django.core.files.base import ContentFile
+
 
 def make_owned(model, owner):
     from orders import models as m
@@ -9,7 +11,11 @@ def make_owned(model, owner):
     rows = {
         m.Quote: lambda: f.QuoteFactory(owner=owner),
         m.Order: lambda: f.OrderFactory(owner=owner),
-        m.OrderImport: lambda: m.OrderImport.objects.create(filename="history.csv", created_by=owner),
+        m.OrderImport: lambda: m.OrderImport.objects.create(
+            filename="history.csv",
+            created_by=owner,
+            file=ContentFile(b"order_number,order_date,customer,sku,quantity,unit_price\n", name="history.csv"),
+        ),
         m.StockLevel: lambda: f.StockLevelFactory(),
         m.Warehouse: lambda: f.WarehouseFactory(),
         m.TaxRate: lambda: m.TaxRate.objects.get_or_create(country="DE", category=None, defaults={"rate": 19})[0],
