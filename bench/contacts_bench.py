@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
-import re
-import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bench import django_setup
+from bench.common import explain, log, machine, ms, replay, require_migrated, row_counts, timed
 
 RESULTS = Path(__file__).resolve().parent / "results" / "contacts.md"
 SEARCH_TARGET_MS = 50.0
@@ -64,12 +62,6 @@ QUERY_KINDS = {  # kind: how many queries of the mix
     "phone, international": 20,
     "company": 40,
 }
-
-
-def ms(values: Sequence[float]) -> tuple[float, float]:
-    """Median and 95th percentile."""
-    array = np.asarray(values, dtype=float)
-    return float(np.median(array)), float(np.percentile(array, 95))
 
 
 @dataclass
@@ -103,10 +95,6 @@ def table(rows: list[Row]) -> str:
     lines = [head, "|---|---:|---:|---:|---:|---:|---|---|"]
     lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
 
 
 # --- The query mix -------------------------------------------------------------------------------
@@ -169,12 +157,6 @@ def query_mix(seed: int) -> list[tuple[str, str]]:
 # --- Measuring -----------------------------------------------------------------------------------
 
 
-def timed(call: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = call()
-    return (time.perf_counter() - started) * 1000, result
-
-
 def selector_sql(actor: Any, query: str, limit: int) -> list[str]:
     """The statements ``contacts.selectors.search`` sends for ``query``, as sent."""
     from django.db import connection
@@ -185,29 +167,6 @@ def selector_sql(actor: Any, query: str, limit: int) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         search(actor=actor, query=query, limit=limit)
     return [q["sql"] for q in captured.captured_queries]
-
-
-def replay(statements: list[str]) -> tuple[float, list[float]]:
-    """Run the statements with a bare psycopg2 cursor: total ms, and ms per statement."""
-    from django.db import connection
-
-    connection.ensure_connection()
-    each = []
-    with connection.connection.cursor() as cursor:
-        for sql in statements:
-            started = time.perf_counter()
-            cursor.execute(sql)
-            cursor.fetchall()
-            each.append((time.perf_counter() - started) * 1000)
-    return sum(each), each
-
-
-def explain(sql: str) -> str:
-    from django.db import connection
-
-    with connection.connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 @dataclass
@@ -430,61 +389,10 @@ def bench_guard(actor: Any, runs: int, seed: int) -> GuardResults:
 # --- Report --------------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, str]:
-    from django import get_version
-    from django.db import connection
-
-    cpu = ""
-    if Path("/proc/cpuinfo").exists():
-        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = match.group(1).strip() if match else ""
-    memory = ""
-    if Path("/proc/meminfo").exists():
-        match = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text())
-        memory = f"{int(match.group(1)) / 1024 / 1024:.0f} GB" if match else ""
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
-        settings = []
-        for name in ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit"):
-            cursor.execute(f"SHOW {name}")
-            settings.append(f"{name}={cursor.fetchone()[0]}")
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "memory": memory,
-        "postgresql": f"{version} ({', '.join(settings)})",
-        "python": platform.python_version(),
-        "django": get_version(),
-    }
-
-
 def dataset() -> dict[str, int]:
-    from django.db import connection
-
-    counts = {}
-    with connection.cursor() as cursor:
-        for table in ("contacts_account", "contacts_contact", "contacts_contactemail", "contacts_contactphone"):
-            cursor.execute(f"SELECT count(*) FROM {table}")
-            counts[table.removeprefix("contacts_")] = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM contacts_touch")
-        counts["touch"] = cursor.fetchone()[0]
-    return counts
-
-
-def require_migrated() -> None:
-    """Stop with a clear message when the database is behind the code's migrations (new columns, new indexes)."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    if pending:
-        names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in pending)
-        raise SystemExit(
-            f"The benchmark database lacks migrations ({names}): build it again with "
-            "`.venv/bin/python -m bench.datagen` (about two minutes), or migrate it."
-        )
+    return row_counts(
+        ("contacts_account", "contacts_contact", "contacts_contactemail", "contacts_contactphone", "contacts_touch")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -497,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--only", choices=SECTIONS, help="run one section; the report goes to results/contacts_<section>.md"
     )
     parser.add_argument("--output", type=Path, help="default: results/contacts.md (contacts_<section>.md with --only)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON (for bench.run_all)")
     args = parser.parse_args(argv)
     sections = (args.only,) if args.only else SECTIONS
     output = args.output or (RESULTS.with_name(f"contacts_{args.only}.md") if args.only else RESULTS)
@@ -508,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from contacts.models import ContactEmail, Touch
     from sfa.models import User
 
-    require_migrated()
+    require_migrated("build it again with `.venv/bin/python -m bench.datagen` (about two minutes), or migrate it.")
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     rep = User.objects.get(username="rep")
@@ -575,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "",
         "- **Dataset** (bench/datagen.py): " + ", ".join(f"{v:,} {DATASET_LABELS[k]}" for k, v in counts.items()) + ".",
         f"- **Machine**: {info['nproc']} CPUs ({info['cpu']}), {info['memory']} RAM; "
-        f"PostgreSQL {info['postgresql']}; Python {info['python']}, Django {info['django']}; "
+        f"PostgreSQL {info['server_version']} ({info['settings']}); Python {info['python']}, Django {info['django']}; "
         f"in-process test Client, DEBUG off, warm caches; {load}.",
         "- **Bare SQL**: the statements the selector (or the page) sent, replayed with a psycopg2 cursor; "
         "Django / SQL is the ratio of the medians.",
@@ -607,6 +516,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report)
     log(f"written to {output}")
+    if args.json:
+        from bench.common import figure, write_json
+
+        rows = []
+        for row in headline:
+            median, p95 = row.summary or ms(row.samples)
+            rows.append(
+                figure(
+                    row.operation,
+                    n=len(row.samples),
+                    median=median,
+                    p95=p95,
+                    sql=row.bare_sql or None,
+                    target=row.target,
+                    note=row.note,
+                )
+            )
+        write_json(args.json, "contacts", rows, command=command, results=str(output), dataset=counts)
 
 
 def search_report(actor: Any, mix: list[tuple[str, str]], search: SearchResults, rounds: int) -> list[str]:

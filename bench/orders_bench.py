@@ -29,7 +29,6 @@ import base64
 import cProfile
 import io
 import os
-import platform
 import pstats
 import re
 import time
@@ -43,27 +42,12 @@ from urllib.parse import urlencode
 import numpy as np
 
 from bench import django_setup
+from bench.common import explain, log, machine, ms, replay, require_migrated, row_counts, timed
 
 RESULTS = Path(__file__).resolve().parent / "results" / "orders.md"
 DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sfa_bench_orders"  # unless DATABASE_URL says otherwise
 TARGET_MS = 200.0
 USERS = ("admin", "manager", "rep")
-
-
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
-def ms(values: Sequence[float]) -> tuple[float, float]:
-    """Median and 95th percentile."""
-    array = np.asarray(values, dtype=float)
-    return float(np.median(array)), float(np.percentile(array, 95))
-
-
-def timed(call: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = call()
-    return (time.perf_counter() - started) * 1000, result
 
 
 # --- What is measured ----------------------------------------------------------------------------
@@ -203,30 +187,6 @@ class SqlClock:
             return execute(sql, params, many, context)
         finally:
             self.total += (time.perf_counter() - started) * 1000
-
-
-def replay(statements: list[str]) -> tuple[float, list[float]]:
-    """Run the statements with a bare psycopg2 cursor: total ms, and ms per statement."""
-    from django.db import connection
-
-    connection.ensure_connection()
-    each = []
-    with connection.connection.cursor() as cursor:
-        for sql in statements:
-            started = time.perf_counter()
-            cursor.execute(sql)
-            if cursor.description is not None:
-                cursor.fetchall()
-            each.append((time.perf_counter() - started) * 1000)
-    return sum(each), each
-
-
-def explain(sql: str) -> str:
-    from django.db import connection
-
-    with connection.connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def request(client: Any, scenario: Scenario) -> Any:
@@ -467,33 +427,19 @@ def run_plans(plans: list[Plan]) -> None:
 # --- Report --------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    from django import get_version
-    from django.db import connection
-
-    cpu = ""
-    if Path("/proc/cpuinfo").exists():
-        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = match.group(1).strip() if match else ""
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0].split()[0]
-        settings = []
-        for name in ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit"):
-            cursor.execute(f"SHOW {name}")
-            settings.append(f"{name}={cursor.fetchone()[0]}")
+def machine_line() -> str:
+    info = machine()
     return (
-        f"{os.cpu_count()} CPUs ({cpu}); PostgreSQL {version} ({', '.join(settings)}); "
-        f"Python {platform.python_version()}, Django {get_version()}"
+        f"{info['nproc']} CPUs ({info['cpu']}); PostgreSQL {info['server_version'].split()[0]} ({info['settings']}); "
+        f"Python {info['python']}, Django {info['django']}"
     )
 
 
 def dataset() -> dict[str, int]:
     from django.db import connection
 
-    counts = {}
-    with connection.cursor() as cursor:
-        for table in (
+    counts = row_counts(
+        (
             "contacts_account",
             "contacts_contact",
             "orders_order",
@@ -502,28 +448,14 @@ def dataset() -> dict[str, int]:
             "orders_shipment",
             "orders_salesentry",
             "orders_deliverystat",
-        ):
-            cursor.execute(f"SELECT count(*) FROM {table}")
-            counts[table.split("_", 1)[1]] = cursor.fetchone()[0]
+        )
+    )
+    with connection.cursor() as cursor:
         cursor.execute("SELECT status, count(*) FROM orders_order GROUP BY 1 ORDER BY 2 DESC")
         counts.update({f"status {s}": n for s, n in cursor.fetchall()})
         cursor.execute("SELECT count(*) FROM orders_order WHERE risk <> ''")
         counts["at risk"] = cursor.fetchone()[0]
     return counts
-
-
-def require_migrated() -> None:
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    executor = MigrationExecutor(connection)
-    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    if pending:
-        names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in pending)
-        raise SystemExit(
-            f"The benchmark database lacks migrations ({names}): migrate it, or build it again with "
-            "`.venv/bin/python -m bench.datagen --orders-only --orders 1000000 --lines 5000000`."
-        )
 
 
 def slow_statements(scenario: Scenario, top: int = 3) -> list[str]:
@@ -537,6 +469,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests per page first")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--no-plans", action="store_true", help="skip the EXPLAIN ANALYZE of the likely queries")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON (for bench.run_all)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DATABASE_URL", DATABASE_URL)
@@ -546,7 +479,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from sfa.models import User
 
-    require_migrated()
+    require_migrated(
+        "migrate it, or build it again with "
+        "`.venv/bin/python -m bench.datagen --orders-only --orders 1000000 --lines 5000000`."
+    )
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     counts = dataset()
@@ -587,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         + "; statuses: "
         + ", ".join(f"{k.removeprefix('status ')} {v:,}" for k, v in counts.items() if k.startswith("status"))
         + f"; {counts['at risk']:,} at risk.",
-        f"- **Machine**: {machine()}; in-process test Client, DEBUG off, warm caches; {load}.",
+        f"- **Machine**: {machine_line()}; in-process test Client, DEBUG off, warm caches; {load}.",
         "- **Bare SQL**: the statements one request sent (session and user included), replayed with a psycopg2 "
         "cursor; *Django / SQL* is the ratio of the medians. *SQL in request*: the median time the request "
         "itself spent in `cursor.execute`. *CPU*: the request thread's CPU time (Python and the driver, not the "
@@ -643,6 +579,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     log(f"written to {args.output}")
+    if args.json:
+        from bench.common import figure, write_json
+
+        rows = [
+            figure(
+                f"{s.label} ({s.user})",
+                s.samples,
+                sql=float(np.median(s.bare)) if s.bare else None,
+                target=s.target,
+                note=f"`{s.url}`",
+            )
+            for s in scenarios
+        ]
+        write_json(args.json, "orders", rows, command="bench.orders_bench", results=str(args.output), dataset=counts)
 
 
 if __name__ == "__main__":

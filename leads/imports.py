@@ -3,11 +3,10 @@
 A list goes through five steps, each a service here that the wizard (leads/views_import.py) and the API
 (leads/api/views_imports.py) call:
 
-1. ``lead_import_create`` reads the uploaded CSV or XLSX once: encoding (BOM, UTF-8, else
-   charset-normalizer with a Western-European preference), delimiter (csv.Sniffer, else the most
-   frequent of , ; tab |), header and row count. A file that cannot become a list (empty, binary,
-   header-less, wrongly encoded, over ``LEAD_IMPORT_MAX_ROWS`` rows or ``LEAD_IMPORT_MAX_BYTES``)
-   raises a ValidationError that says why, and nothing is stored.
+1. ``lead_import_create`` reads the uploaded CSV or XLSX once (``sfa.tabular.inspect_upload``: encoding,
+   delimiter, header and row count). A file that cannot become a list (empty, binary, header-less,
+   wrongly encoded, over ``LEAD_IMPORT_MAX_ROWS`` rows or ``LEAD_IMPORT_MAX_BYTES``) raises a
+   ValidationError that says why, and nothing is stored.
 2. ``lead_import_configure`` sets the mapping (column -> field, guessed from the header names in
    English, German and French and from the vendor's last mapping) and what happens to matches.
 3. ``lead_import_check`` validates every row and asks the matching engine who each person is, without
@@ -39,8 +38,6 @@ per person, as any other change to a customer.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
 import json
 import queue
@@ -48,7 +45,6 @@ import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -67,24 +63,27 @@ from contacts.matching.engine import LINK, MAX_BLOCK, REVIEW, Match, pairs_withi
 from contacts.matching.keys import person_keys
 from contacts.matching.score import Evidence, PersonRecord, compare
 from contacts.models import ChannelConsent, Contact, ContactEmail, ContactPhone, MatchCandidate, MatchKey
-from contacts.normalize import PhoneError, email_key, fold, name_key, phone_e164
+from contacts.normalize import PhoneError, email_key, name_key, phone_e164
 from leads import scoring
 from leads.assignment import Assigner
 from leads.models import ImportRow, Lead, LeadImport, LeadSource, VendorMapping
+from sfa import importing, tabular
 from sfa.audit import audit_record
-from sfa.jobs import JobCancelled, JobError, JobRun, job_start, job_task
+from sfa.jobs import JobCancelled, JobRun, job_task
 from sfa.models import AuditAction, Job, User
 from sfa.permissions import can, get_object_for, require, scoped
+from sfa.tabular import IGNORE, HeaderNames, country_code, header_key, read_rows
+from sfa.tabular import sample_rows as sample_rows  # the wizard's first rows of a stored list
 
 CHUNK = 4000  # rows validated, matched and written per transaction
 SYNC_CHECK_ROWS = 5000  # up to this many rows the check runs inside the request, beyond as a job
 PREVIEW_SAMPLES = 10  # rows shown per verdict in the check
-SAMPLE_BYTES = 64 * 1024  # bytes read to detect the encoding and the delimiter
 DEFAULT_MAX_ROWS = 500_000
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 Verdict, Result, Status, OnMatch = ImportRow.Verdict, ImportRow.Result, LeadImport.Status, LeadImport.OnMatch
 OPEN_LEAD = (Lead.Status.NEW, Lead.Status.WORKING, Lead.Status.QUALIFIED)
+EDITABLE = (Status.UPLOADED, Status.PREVIEWED)  # the mapping, the encoding and the choice for matches can change
 
 
 def max_rows() -> int:
@@ -97,16 +96,11 @@ def max_bytes() -> int:
 
 def limits_text() -> str:
     """The limits as the upload form states them."""
-    return f"CSV or Excel (.xlsx), at most {max_rows():,} rows and {_megabytes(max_bytes())}."
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):,.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:,.0f} KB"
+    return f"CSV or Excel (.xlsx), at most {max_rows():,} rows and {tabular.megabytes(max_bytes())}."
 
 
 # --- Fields and the mapping -----------------------------------------------------------------------
 
-IGNORE = "ignore"
 # field: (label, max length); None = no limit of its own (interests are checked one by one).
 FIELDS: dict[str, tuple[str, int | None]] = {
     "first_name": ("First name", 100),
@@ -126,7 +120,6 @@ FIELDS: dict[str, tuple[str, int | None]] = {
 REQUIRED = ("last_name",)
 FIELD_CHOICES = [(name, label) for name, (label, _) in FIELDS.items()] + [(IGNORE, "— ignore —")]
 INTEREST_MAX = 60
-
 # Header names as people write them, folded (accents removed, lower case, letters and digits only).
 ALIASES: dict[str, str] = {
     "first_name": "first firstname givenname forename christianname fname vorname rufname prenom prename "
@@ -151,7 +144,6 @@ ALIASES: dict[str, str] = {
     "notes": "notes note notizen notiz comment comments kommentar bemerkung bemerkungen remarks remarques "
     "remarque commentaire commentaires memo",
 }
-_ALIAS = {alias: name for name, words in ALIASES.items() for alias in words.split()}
 # Second chance: a word inside the header ("Firmentelefon", "E-Mail privat", "Vorname Kunde").
 _CONTAINS = (
     ("mail", "email"),
@@ -182,52 +174,22 @@ _CONTAINS = (
 )
 # "Name" alone is the last name when nothing else is; "Nom" is the French last name (in the aliases).
 _WEAK = {"name": "last_name", "nomcomplet": "last_name"}
-
-
-def _header_key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", fold(text))
-
-
-def _guess_field(header: str) -> str | None:
-    key = _header_key(header)
-    if key in _ALIAS:
-        return _ALIAS[key]
-    stripped = key.rstrip("0123456789")
-    if stripped in _ALIAS:
-        return _ALIAS[stripped]
-    if key.startswith("tel"):
-        return "phone"
-    for word, name in _CONTAINS:
-        if word in key:
-            return name
-    return None
+HEADER_NAMES = HeaderNames(aliases=ALIASES, contains=_CONTAINS, prefixes=(("tel", "phone"),))
 
 
 def mapping_guess(header: list[str], *, vendor: str = "") -> dict[str, str]:
     """Column -> field for ``header``: the vendor's last mapping where it knows the column, else a guess
     from the column's name. Each field is given to one column at most (the first that claims it)."""
     remembered = vendor_mapping(vendor)
-    by_key = {_header_key(column): target for column, target in remembered.items()}
-    mapping: dict[str, str] = {}
-    used: set[str] = set()
-    for column in header:  # the vendor's choices first: they were made by a person
-        target = remembered.get(column) or by_key.get(_header_key(column))
-        if target and (target == IGNORE or target not in used):
-            mapping[column] = target
-            used.add(target)
-    for column in header:
-        if column in mapping:
-            continue
-        guess = _guess_field(column)
-        if guess and guess not in used:
-            mapping[column] = guess
-            used.add(guess)
-    for column in header:
-        weak = _WEAK.get(_header_key(column))
-        if column not in mapping and weak and weak not in used:
-            mapping[column] = weak
-            used.add(weak)
-    return {column: mapping.get(column, IGNORE) for column in header}
+    by_key = {header_key(column): target for column, target in remembered.items()}
+
+    def chosen(column: str) -> str | None:  # the vendor's choices first: they were made by a person
+        return remembered.get(column) or by_key.get(header_key(column))
+
+    def weak(column: str) -> str | None:
+        return _WEAK.get(header_key(column))
+
+    return tabular.mapping_guess(header, chosen, HEADER_NAMES.guess, weak)
 
 
 def vendor_mapping(vendor: str) -> dict[str, str]:
@@ -244,436 +206,10 @@ def vendor_names() -> list[str]:
 
 def mapping_errors(header: list[str], mapping: dict[str, str]) -> list[str]:
     """What is wrong with a mapping, in words (empty when it can be used)."""
-    return column_mapping_errors(header, mapping, fields=FIELDS, required=REQUIRED, row_noun="lead")
-
-
-def column_mapping_errors(
-    header: list[str], mapping: dict[str, str], *, fields: dict, required, row_noun: str
-) -> list[str]:
-    """A column mapping's problems for any import: ``fields`` maps a target to (label, …); ``required`` names
-    the targets every row needs; ``row_noun`` says what a row becomes ("lead", "order line")."""
-    errors = []
-    unknown_columns = [c for c in mapping if c not in header]
-    if unknown_columns:
-        errors.append(f"The file has no column {', '.join(repr(c) for c in unknown_columns)}.")
-    unknown = sorted({t for t in mapping.values() if t not in fields and t != IGNORE})
-    if unknown:
-        errors.append(f"Unknown field {', '.join(repr(t) for t in unknown)}.")
-    taken = Counter(t for t in mapping.values() if t != IGNORE)
-    for target, times in taken.items():
-        if times > 1 and target in fields:
-            columns = ", ".join(c for c, t in mapping.items() if t == target)
-            errors.append(f"{fields[target][0]} is chosen for {times} columns ({columns}): choose one.")
-    for target in required:
-        if target not in taken:
-            errors.append(f"Choose the column that holds the {fields[target][0].lower()}: every {row_noun} needs one.")
-    return errors
-
-
-# --- Reading files ------------------------------------------------------------------------------------
-
-ENCODING_LABELS = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 (with byte-order mark)",
-    "utf-16": "UTF-16",
-    "utf_16_le": "UTF-16 LE",
-    "utf_16_be": "UTF-16 BE",
-    "utf-32": "UTF-32",
-    "cp1252": "Windows-1252 (Western European)",
-    "iso8859_15": "ISO-8859-15 (Latin-9)",
-    "latin_1": "ISO-8859-1 (Latin-1)",
-    "cp1250": "Windows-1250 (Central European)",
-    "mac_roman": "Mac Roman",
-    "cp850": "DOS Latin-1 (850)",
-    "xlsx": "Excel workbook",
-}
-ENCODING_CHOICES = [("", "Detect"), *((k, v) for k, v in ENCODING_LABELS.items() if k not in ("xlsx",))]
-# When several encodings read a sample equally well (short files often do), the commonest wins.
-_PREFERRED = ("cp1252", "iso8859_15", "latin_1", "cp1250", "utf_16", "utf_16_le", "utf_16_be")
-DELIMITERS = ",;\t|"
-DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
-_SIGNATURES = (
-    (
-        b"\xd0\xcf\x11\xe0",
-        "This is an old Excel file (.xls). Open it in Excel or LibreOffice and save it as .xlsx or CSV.",
-    ),
-    (b"%PDF", "This is a PDF document, not a list. Upload the list as CSV or Excel (.xlsx)."),
-    (b"\x89PNG", "This is an image, not a list. Upload the list as CSV or Excel (.xlsx)."),
-    (b"\xff\xd8\xff", "This is an image, not a list. Upload the list as CSV or Excel (.xlsx)."),
-    (b"GIF8", "This is an image, not a list. Upload the list as CSV or Excel (.xlsx)."),
-    (b"\x1f\x8b", "This is a compressed (gzip) file. Unpack it and upload the CSV inside."),
-)
-_EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
-_NUMBER_LIKE = re.compile(r"^[+(]?[\d\s()./-]{5,}$")
-_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
-
-
-@dataclass
-class FileInfo:
-    """What reading an upload found."""
-
-    kind: str  # csv or xlsx
-    encoding: str
-    delimiter: str
-    header: list[str]
-    row_count: int
-
-
-def encoding_label(encoding: str) -> str:
-    return ENCODING_LABELS.get(encoding, encoding)
-
-
-def _file_error(message: str) -> ValidationError:
-    return ValidationError({"file": message})
-
-
-def inspect_upload(upload: File, *, encoding: str = "") -> FileInfo:
-    """Read the whole upload once and say what it is; raise a ValidationError that says why it cannot be a list."""
-    size = upload.size or 0
-    if size == 0:
-        raise _file_error("The file is empty.")
-    if size > max_bytes():
-        raise _file_error(f"The file is {_megabytes(size)}; at most {_megabytes(max_bytes())} can be imported.")
-    upload.seek(0)
-    head = upload.read(SAMPLE_BYTES)
-    upload.seek(0)
-    if not head.strip():
-        raise _file_error("The file is empty.")
-    for signature, message in _SIGNATURES:
-        if head.startswith(signature):
-            raise _file_error(message)
-    try:
-        if head.startswith(b"PK\x03\x04"):
-            return _inspect_xlsx(upload)
-        if (upload.name or "").lower().endswith((".xlsx", ".xlsm")):
-            raise _file_error("The file is named like an Excel workbook but is not one. Save it again as .xlsx or CSV.")
-        return _inspect_csv(upload, encoding=encoding)
-    finally:
-        upload.seek(0)
-
-
-def _inspect_csv(upload: File, *, encoding: str) -> FileInfo:
-    if encoding and encoding not in ENCODING_LABELS:
-        raise ValidationError({"encoding": f"Unknown encoding {encoding!r}."})
-    encoding = encoding or detect_encoding(upload)
-    upload.seek(0)
-    with _text(upload, encoding) as text:
-        try:
-            sample = text.read(SAMPLE_BYTES)
-        except UnicodeDecodeError as exc:
-            raise _decode_error(encoding, 1) from exc
-    if _looks_binary(sample):
-        raise _file_error("This is not a text file (it holds binary data). Upload the list as CSV or Excel (.xlsx).")
-    delimiter = sniff_delimiter(sample)
-    upload.seek(0)
-    header: list[str] | None = None
-    count = 0
-    limit = max_rows()
-    with _text(upload, encoding) as text:
-        rows = _CsvRows(text, delimiter)
-        while True:
-            try:
-                _line, cells = next(rows)
-            except StopIteration:
-                break
-            except UnicodeDecodeError as exc:
-                raise _decode_error(encoding, _bad_line(upload, encoding) or rows.line) from exc
-            except csv.Error as exc:
-                raise _file_error(f"Line {rows.line:,} cannot be read as CSV ({exc}).") from exc
-            if header is None:
-                header = _check_header(cells)
-                continue
-            count += 1
-            if count > limit:
-                raise _file_error(f"The file has more than {limit:,} rows; split it into smaller lists.")
-    return _finish_info("csv", encoding, delimiter, header, count)
-
-
-def _finish_info(kind: str, encoding: str, delimiter: str, header: list[str] | None, count: int) -> FileInfo:
-    if header is None:
-        raise _file_error("The file is empty.")
-    if count == 0:
-        raise _file_error("The file has a header line but no rows below it.")
-    return FileInfo(kind=kind, encoding=encoding, delimiter=delimiter, header=header, row_count=count)
-
-
-def _bad_line(upload: File, encoding: str) -> int | None:
-    """The first line that does not decode (the text reader decodes blocks ahead of the CSV reader)."""
-    if encoding.replace("_", "-").startswith(("utf-16", "utf-32")):
-        return None
-    upload.seek(0)
-    decoder = codecs.getincrementaldecoder(encoding)()
-    for number, line in enumerate(_raw(upload), start=1):
-        try:
-            decoder.decode(line)
-        except UnicodeDecodeError:
-            return number
-    return None
-
-
-def _decode_error(encoding: str, line: int) -> ValidationError:
-    label = ENCODING_LABELS.get(encoding, encoding)
-    return _file_error(
-        f"The file is not readable as {label} text (line {line:,} has characters in another encoding). "
-        "Choose the file's encoding, or save it as UTF-8 CSV, and upload it again."
-    )
-
-
-def _inspect_xlsx(upload: File) -> FileInfo:
-    header: list[str] | None = None
-    count = 0
-    limit = max_rows()
-    for _line, cells in _xlsx_rows(_raw(upload)):
-        if header is None:
-            header = _check_header(cells)
-            continue
-        count += 1
-        if count > limit:
-            raise _file_error(f"The sheet has more than {limit:,} rows; split it into smaller lists.")
-    return _finish_info("xlsx", "xlsx", "", header, count)
-
-
-def detect_encoding(binary: Any) -> str:
-    """The encoding of a text file: its byte-order mark, else UTF-8 if it reads as UTF-8, else what
-    charset-normalizer finds most likely (Western-European code pages first when several fit)."""
-    binary.seek(0)
-    head = binary.read(SAMPLE_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    sample = head
-    if b"\x00" not in head and head.isascii():
-        # Pure ASCII so far: look further for the first byte that is not, and judge around it.
-        offset = len(head)
-        while True:
-            block = binary.read(1024 * 1024)
-            if not block:
-                return "utf-8"
-            found = re.search(rb"[\x80-\xff]", block)
-            if found:
-                binary.seek(max(0, offset + found.start() - 256))
-                sample = binary.read(SAMPLE_BYTES)
-                break
-            offset += len(block)
-    if b"\x00" not in sample and _is_utf8(sample):
-        return "utf-8"
-    import charset_normalizer
-
-    results = charset_normalizer.from_bytes(sample)
-    best = results.best()
-    if best is None:
-        raise _file_error("This is not a text file (no text encoding reads it). Upload the list as CSV or Excel.")
-    pool = [m for m in results if m.chaos <= best.chaos + 0.02]
-    for preferred in _PREFERRED:
-        for match in pool:
-            if preferred in match.could_be_from_charset:
-                return preferred
-    return best.encoding
-
-
-def _is_utf8(sample: bytes) -> bool:
-    """UTF-8, allowing a character cut at either end of the sample."""
-    start = 0
-    while start < min(3, len(sample)) and 0x80 <= sample[start] <= 0xBF:
-        start += 1
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample[start:], final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _looks_binary(text: str) -> bool:
-    if not text:
-        return False
-    control = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\v")
-    return "\x00" in text or control > max(2, len(text) // 200)
-
-
-def sniff_delimiter(sample: str) -> str:
-    """The delimiter of a CSV sample: csv.Sniffer's, if it splits the header; else the commonest of , ; tab |."""
-    lines = [line for line in sample.splitlines() if line.strip()][:50]
-    if not lines:
-        return ","
-    try:
-        sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        sniffed = ""
-    if sniffed and len(next(csv.reader([lines[0]], delimiter=sniffed))) > 1:
-        return sniffed
-    counts = {d: lines[0].count(d) for d in DELIMITERS}
-    best = max(counts, key=lambda d: (counts[d], -DELIMITERS.index(d)))
-    return best if counts[best] else ","
-
-
-def _check_header(cells: list[str]) -> list[str]:
-    """The header line as column names; a line that looks like data means the file has no header."""
-    cells = [c.strip() for c in cells]
-    while cells and not cells[-1]:
-        cells.pop()
-    data_like = [c for c in cells if _EMAIL_LIKE.match(c) or _NUMBER_LIKE.match(c) or _DATE_LIKE.match(c)]
-    if data_like:
-        raise _file_error(
-            f"The first line looks like data ({data_like[0]!r}), not like column names. Add a header line "
-            "that names the columns (for example: First name;Last name;E-mail) and upload the file again."
-        )
-    names, seen = [], Counter()
-    for index, cell in enumerate(cells, start=1):
-        name = cell[:100] or f"Column {index}"
-        seen[name] += 1
-        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
-    if len(names) == 1 and len(cells[0]) > 60:
-        raise _file_error("The first line is not a header line of column names. Check that the file is a list.")
-    return names
-
-
-def _raw(binary: Any) -> Any:
-    """The file object under Django's File, UploadedFile or FieldFile wrappers."""
-    raw = binary
-    while not isinstance(raw, io.IOBase) and hasattr(raw, "file"):
-        raw = raw.file
-    return raw
-
-
-@contextmanager
-def _text(binary: Any, encoding: str) -> Iterator[io.TextIOWrapper]:
-    """The binary file as text; detached afterwards, so that the caller's file stays open."""
-    wrapper = io.TextIOWrapper(_raw(binary), encoding=encoding, newline="", errors="strict")
-    try:
-        yield wrapper
-    finally:
-        wrapper.detach()
-
-
-class _CsvRows:
-    """csv.reader over a text stream: (line the record starts on, cells) for each record that is not blank."""
-
-    def __init__(self, text: io.TextIOBase, delimiter: str):
-        self.reader = csv.reader(text, delimiter=delimiter or ",", strict=False)
-
-    @property
-    def line(self) -> int:
-        return self.reader.line_num + 1
-
-    def __iter__(self) -> _CsvRows:
-        return self
-
-    def __next__(self) -> tuple[int, list[str]]:
-        while True:
-            start = self.reader.line_num + 1
-            cells = next(self.reader)
-            if any(c.strip() for c in cells):
-                return start, cells
-
-
-def _xlsx_rows(binary: Any) -> Iterator[tuple[int, list[str]]]:
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(binary, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise _file_error(
-            "This is not a readable Excel workbook (.xlsx). Save it again from Excel, or as CSV."
-        ) from exc
-    try:
-        if not workbook.worksheets:
-            raise _file_error("The workbook has no sheet.")
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if any(c.strip() for c in cells):
-                yield number, cells
-    finally:
-        workbook.close()
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def read_rows(lead_import: LeadImport, *, after: int = 0) -> Iterator[tuple[int, list[str]]]:
-    """The data rows of an import's file as (line, cells), after line ``after``; the header is skipped."""
-    with lead_import.file.open("rb") as handle, ExitStack() as stack:
-        if lead_import.encoding == "xlsx":
-            rows: Iterable[tuple[int, list[str]]] = _xlsx_rows(_raw(handle))
-        else:
-            text = stack.enter_context(_text(handle, lead_import.encoding or "utf-8"))
-            rows = _CsvRows(text, lead_import.delimiter)
-        header_seen = False
-        try:
-            for number, cells in rows:
-                if not header_seen:
-                    header_seen = True
-                    continue
-                if number > after:
-                    yield number, cells
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise JobError(f"The file cannot be read any more ({exc}).") from exc
-        except ValidationError as exc:
-            raise JobError(" ".join(exc.messages)) from exc
-
-
-def sample_rows(lead_import: LeadImport, count: int = 3) -> list[list[str]]:
-    out = []
-    for _, cells in read_rows(lead_import):
-        out.append(cells)
-        if len(out) >= count:
-            break
-    return out
+    return tabular.column_mapping_errors(header, mapping, fields=FIELDS, required=REQUIRED, row_noun="lead")
 
 
 # --- Validating a row --------------------------------------------------------------------------------
-
-COUNTRY_NAMES = {
-    "DE": "germany deutschland allemagne germania alemania duitsland brd",
-    "AT": "austria osterreich oesterreich autriche",
-    "CH": "switzerland schweiz suisse svizzera",
-    "FR": "france frankreich francia frankrijk",
-    "IT": "italy italien italie italia",
-    "ES": "spain spanien espagne espana",
-    "PT": "portugal",
-    "NL": "netherlands niederlande paysbas nederland holland",
-    "BE": "belgium belgien belgique belgie",
-    "LU": "luxembourg luxemburg",
-    "GB": "unitedkingdom uk greatbritain england scotland wales grossbritannien royaumeuni vereinigteskonigreich",
-    "IE": "ireland irland irlande",
-    "DK": "denmark danemark danmark daenemark",
-    "SE": "sweden schweden suede sverige",
-    "NO": "norway norwegen norvege norge",
-    "FI": "finland finnland finlande suomi",
-    "PL": "poland polen pologne polska",
-    "CZ": "czechia czechrepublic tschechien republiquetcheque",
-    "US": "usa unitedstates unitedstatesofamerica vereinigtestaaten etatsunis",
-    "CA": "canada kanada",
-}
-_COUNTRY = {word: code for code, words in COUNTRY_NAMES.items() for word in words.split()}
-
-
-def _country_code(value: str) -> str | None:
-    import phonenumbers
-
-    text = value.strip()
-    if len(text) == 2 and text.isalpha():
-        code = text.upper()
-        code = "GB" if code == "UK" else code
-        return code if code in phonenumbers.SUPPORTED_REGIONS else None
-    return _COUNTRY.get(re.sub(r"[^a-z]", "", fold(text)))
 
 
 @dataclass
@@ -748,7 +284,7 @@ def clean_row(number: int, cells: list[str], columns: list[tuple[int, str]], wid
         row.errors.append("The last name is missing.")
     country = values.get("country", "")
     if country:
-        code = _country_code(country)
+        code = country_code(country)
         if code is None:
             row.errors.append(f"{country!r} is not a country (use a two-letter code such as DE or a name).")
         else:
@@ -1700,7 +1236,7 @@ def lead_import_create(
     if errors:
         raise ValidationError(errors)
     amount = _money(cost)
-    info = inspect_upload(file, encoding=encoding)
+    info = tabular.inspect_upload(file, encoding=encoding, max_rows=max_rows(), max_bytes=max_bytes())
     lead_import = LeadImport(
         vendor=vendor.strip()[:120],
         list_name=list_name.strip()[:200],
@@ -1715,21 +1251,8 @@ def lead_import_create(
         mapping=mapping_guess(info.header, vendor=vendor),
         created_by=actor,
     )
-    file.seek(0)
-    lead_import.file.save(lead_import.original_name, file, save=False)
-    lead_import.save()
-    audit_record(
-        actor=actor,
-        instance=lead_import,
-        action=AuditAction.CREATE,
-        note=f"{lead_import.original_name}: {info.row_count:,} rows, {encoding_label(info.encoding)}",
-    )
+    importing.upload_store(lead_import, file, name=lead_import.original_name, info=info, actor=actor)
     return lead_import
-
-
-def _editable(lead_import: LeadImport) -> None:
-    if lead_import.status not in (Status.UPLOADED, Status.PREVIEWED):
-        raise ValidationError(f"This import is {lead_import.get_status_display().lower()}; it cannot be changed now.")
 
 
 @transaction.atomic
@@ -1743,36 +1266,21 @@ def lead_import_configure(
 ) -> LeadImport:
     """Set the mapping (remembered for the vendor), the choice for matches, or re-read the file in another
     encoding. A new mapping or encoding makes an earlier check stale; a new choice for matches does not."""
-    lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
-    require(actor, "change", lead_import)
-    _editable(lead_import)
+    lead_import = importing.lock(lead_import, actor=actor)
+    importing.editable(lead_import, EDITABLE)
     fields = []
-    if encoding is not None and encoding != lead_import.encoding and lead_import.encoding != "xlsx":
-        with lead_import.file.open("rb") as handle:
-            info = _inspect_csv(File(handle, name=lead_import.original_name), encoding=encoding)
-        lead_import.encoding, lead_import.delimiter, lead_import.row_count = (
-            info.encoding,
-            info.delimiter,
-            info.row_count,
-        )
+    info = tabular.read_again(lead_import, encoding=encoding, name=lead_import.original_name, max_rows=max_rows())
+    if info is not None:
         if info.header != lead_import.header:
             lead_import.header = info.header
             lead_import.mapping = mapping_guess(info.header, vendor=lead_import.vendor)
             fields += ["header", "mapping"]
         fields += ["encoding", "delimiter", "row_count"]
     if mapping is not None:
-        mapping = {str(k): str(v) for k, v in mapping.items()}
-        full = {column: mapping.get(column, lead_import.mapping.get(column, IGNORE)) for column in lead_import.header}
-        full.update({k: v for k, v in mapping.items() if k not in full})
-        problems = mapping_errors(lead_import.header, full)
-        if problems:
-            raise ValidationError({"mapping": problems})
-        if full != lead_import.mapping:
-            lead_import.mapping = full
+        if importing.mapping_set(lead_import, mapping, header=lead_import.header, errors=mapping_errors):
             fields.append("mapping")
-        VendorMapping.objects.update_or_create(
-            vendor=_vendor_key(lead_import.vendor), defaults={"mapping": {**vendor_mapping(lead_import.vendor), **full}}
-        )
+        remembered = {**vendor_mapping(lead_import.vendor), **lead_import.mapping}
+        VendorMapping.objects.update_or_create(vendor=_vendor_key(lead_import.vendor), defaults={"mapping": remembered})
     if on_match is not None:
         if on_match not in OnMatch.values:
             raise ValidationError({"on_match": f"Choose one of {', '.join(OnMatch.values)}."})
@@ -1796,18 +1304,12 @@ def lead_import_check(*, lead_import: LeadImport, actor: User) -> LeadImport:
     """Validate and match every row without writing. Small lists are checked now; bigger ones by the
     ``lead_import_check`` job (the import's ``job``), after which the import is 'checked'."""
     with transaction.atomic():
-        lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
-        require(actor, "change", lead_import)
-        _editable(lead_import)
-        problems = mapping_errors(lead_import.header, lead_import.mapping)
-        if problems:
-            raise ValidationError({"mapping": problems})
+        lead_import = importing.lock(lead_import, actor=actor)
+        importing.editable(lead_import, EDITABLE)
+        importing.mapping_require(mapping_errors(lead_import.header, lead_import.mapping))
         if lead_import.row_count > SYNC_CHECK_ROWS:
-            job = job_start(
-                kind="lead_import_check",
-                title=f"Check {lead_import.list_name}",
-                actor=actor,
-                params={"import_id": lead_import.pk},
+            job = importing.job_start(
+                lead_import, kind="lead_import_check", title=f"Check {lead_import.list_name}", actor=actor
             )
             lead_import.status, lead_import.job, lead_import.message = Status.CHECKING, job, ""
             lead_import.save(update_fields=["status", "job", "message"])
@@ -1820,10 +1322,10 @@ def lead_import_check(*, lead_import: LeadImport, actor: User) -> LeadImport:
 
 def lead_import_check_run(run: JobRun) -> dict:
     """The check as a job: it writes nothing but its result, so a restarted check simply starts over."""
-    lead_import = LeadImport.objects.get(pk=run.params["import_id"])
+    lead_import = importing.job_import(LeadImport, run)
     if lead_import.status != Status.CHECKING:
         return {"message": "Nothing to check"}
-    actor = _active(lead_import)
+    actor = importing.job_actor(lead_import)
     total = max(lead_import.row_count, 1)
     try:
         preview = _check(
@@ -1841,47 +1343,30 @@ def lead_import_check_run(run: JobRun) -> dict:
     return {"message": f"{preview['rows']:,} rows checked"}
 
 
-def _active(lead_import: LeadImport) -> User:
-    actor = User.objects.filter(pk=lead_import.created_by_id, is_active=True).first()
-    if actor is None:
-        raise JobError("The user who started this import no longer exists or is inactive.")
-    return actor
-
-
 def lead_import_start(*, lead_import: LeadImport, actor: User) -> Job:
     """Start (or resume) the import as a ``lead_import`` job; rows already imported are never imported again."""
     with transaction.atomic():
-        lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
-        require(actor, "change", lead_import)
+        lead_import = importing.lock(lead_import, actor=actor)
         running_job = lead_import.job if lead_import.status == Status.RUNNING else None
         if running_job is not None and not running_job.is_finished:
             raise ValidationError("This list is being imported already.")
         if lead_import.status not in (Status.UPLOADED, Status.PREVIEWED, Status.FAILED, Status.RUNNING):
             raise ValidationError(f"This import is {lead_import.get_status_display().lower()}; it cannot run again.")
-        problems = mapping_errors(lead_import.header, lead_import.mapping)
-        if problems:
-            raise ValidationError({"mapping": problems})
-        job = job_start(
-            kind="lead_import",
-            title=f"Import {lead_import.list_name}",
-            actor=actor,
-            params={"import_id": lead_import.pk},
-        )
+        importing.mapping_require(mapping_errors(lead_import.header, lead_import.mapping))
+        job = importing.job_start(lead_import, kind="lead_import", title=f"Import {lead_import.list_name}", actor=actor)
         lead_import.status, lead_import.job, lead_import.message = Status.RUNNING, job, ""
         lead_import.save(update_fields=["status", "job", "message"])
-        audit_record(actor=actor, instance=lead_import, action=AuditAction.ACTION, verb="import started")
+        importing.audit(lead_import, actor=actor, verb="import started")
     return job
 
 
 def lead_import_run(run: JobRun) -> dict:
     """The import job: chunk by chunk, each chunk's writes, its ImportRows and the checkpoint in one
     transaction; a redelivered or retried job resumes after the last committed line."""
-    lead_import = LeadImport.objects.get(pk=run.params["import_id"])
-    if lead_import.status == Status.DONE:
+    lead_import = importing.job_import(LeadImport, run)
+    if not importing.runs(lead_import):
         return {"message": "Imported already"}
-    if lead_import.status != Status.RUNNING:
-        raise JobError(f"This import is {lead_import.get_status_display().lower()}; it cannot run.")
-    actor = _active(lead_import)
+    actor = importing.job_actor(lead_import)
     try:
         return _run(run, lead_import, actor)
     except JobCancelled:
@@ -1941,14 +1426,9 @@ def _finish(lead_import: LeadImport, actor: User, tally: dict[str, int]) -> dict
         status=Status.DONE, counts=counts, finished_at=timezone.now(), message=""
     )
     lead_import.refresh_from_db()
-    audit_record(
-        actor=actor,
-        instance=lead_import,
-        action=AuditAction.ACTION,
-        verb="imported",
-        note=f"{counts['leads']:,} leads from {counts['rows']:,} rows",
-    )
-    return {"message": f"{counts['leads']:,} leads from {counts['rows']:,} rows", "leads": counts["leads"]}
+    message = f"{counts['leads']:,} leads from {counts['rows']:,} rows"
+    importing.audit(lead_import, actor=actor, verb="imported", note=message)
+    return {"message": message, "leads": counts["leads"]}
 
 
 def report_counts(lead_import: LeadImport, tally: dict[str, int] | None = None) -> dict[str, Any]:
@@ -2006,21 +1486,16 @@ def lead_import_rejects(*, lead_import: LeadImport, actor: User) -> Iterator[str
     """The rejected rows as CSV text, line by line (for a streamed download): line, reasons, then the
     row's cells under the file's own header, in the file's delimiter, so the vendor can fix and resend."""
     require(actor, "view", lead_import)
-    delimiter = lead_import.delimiter or ","
-
-    class Line:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Line(), delimiter=delimiter)
-    yield "\ufeff" + writer.writerow(["line", "reasons", *lead_import.header])
     rejected = (
         ImportRow.objects.filter(lead_import=lead_import, result=Result.REJECTED)
         .order_by("number")
         .values_list("number", "errors", "values")
     )
-    for number, errors, values in rejected.iterator(chunk_size=2000):
-        yield writer.writerow([number, " ".join(errors), *values])
+    yield from tabular.csv_lines(
+        ["line", "reasons", *lead_import.header],
+        ([number, " ".join(errors), *values] for number, errors, values in rejected.iterator(chunk_size=2000)),
+        delimiter=lead_import.delimiter,
+    )
 
 
 def _contacts_in_use(ids: list[int]) -> dict[int, str]:
@@ -2048,8 +1523,7 @@ def lead_import_undo(*, lead_import: LeadImport, actor: User) -> dict[str, Any]:
     """Undo a whole import in one transaction: its leads removed (a converted one stays), the prospects it
     created removed with their e-mails, phones and keys unless something else now points at them, and
     its updates reverted where the field still holds what the import wrote."""
-    lead_import = LeadImport.objects.select_for_update().get(pk=lead_import.pk)
-    require(actor, "change", lead_import)
+    lead_import = importing.lock(lead_import, actor=actor)
     if lead_import.status == Status.UNDONE:
         raise ValidationError("This import was undone already.")
     if lead_import.status == Status.RUNNING and lead_import.job and not lead_import.job.is_finished:
@@ -2089,9 +1563,7 @@ def lead_import_undo(*, lead_import: LeadImport, actor: User) -> dict[str, Any]:
     lead_import.status, lead_import.undone_at = Status.UNDONE, timezone.now()
     lead_import.counts = {**lead_import.counts, "undo": summary}
     lead_import.save(update_fields=["status", "undone_at", "counts"])
-    audit_record(
-        actor=actor, instance=lead_import, action=AuditAction.ACTION, verb="undone", changes={}, note=str(summary)
-    )
+    importing.audit(lead_import, actor=actor, verb="undone", note=str(summary))
     return summary
 
 

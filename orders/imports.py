@@ -2,9 +2,9 @@
 
 For companies moving to SFA: their past orders become orders here, so that the sales ledger, the
 forecasts and the delivery figures start with history. The steps and their services mirror the list
-imports of the leads app (leads/imports.py), whose file reading is reused as it is:
+imports of the leads app (leads/imports.py), and both read files through sfa/tabular.py:
 
-1. ``order_import_create`` reads the upload once (``leads.imports.inspect_upload``: encoding, delimiter,
+1. ``order_import_create`` reads the upload once (``sfa.tabular.inspect_upload``: encoding, delimiter,
    header, row count; binary, empty, header-less, wrongly encoded files refused) within this app's own
    limits (``ORDER_IMPORT_MAX_ROWS``, ``ORDER_IMPORT_MAX_BYTES``), and guesses the mapping. A file that
    cannot be read raises a ValidationError that says why, and nothing is stored.
@@ -30,7 +30,6 @@ each order's event names the import, the file's line and the external ref.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -48,30 +47,16 @@ from django.utils import timezone
 
 from contacts.models import Account, Contact, ContactEmail
 from contacts.normalize import email_key, fold, name_key
-
-# The list imports' file reading, reused as it is. The private helpers are imported on purpose: the
-# header key folds column names the same way for both wizards, the country parser knows country names
-# in several languages, and _inspect_csv re-reads a stored file in an encoding the user chose.
-from leads.imports import (  # noqa: F401  (ENCODING_CHOICES and DELIMITER_LABELS: for the wizard's forms and pages)
-    DELIMITER_LABELS,
-    ENCODING_CHOICES,
-    _country_code,
-    _header_key,
-    _inspect_csv,
-    _megabytes,
-    column_mapping_errors,
-    encoding_label,
-    inspect_upload,
-    read_rows,
-    sample_rows,
-)
 from orders.models import Order, OrderEvent, OrderImport, OrderLine, Shipment, ShipmentLine
-from sfa.audit import audit_record
-from sfa.jobs import JobCancelled, JobError, JobRun, job_start, job_task
-from sfa.models import AuditAction, Job, User
+from sfa import importing, tabular
+from sfa.jobs import JobCancelled, JobError, JobRun, job_task
+from sfa.models import Job, User
 from sfa.permissions import get_object_for, require, scoped
+from sfa.tabular import IGNORE, HeaderNames, country_code, file_error, read_rows
+from sfa.tabular import sample_rows as sample_rows  # the wizard's first rows of a stored file
 
 Status = OrderImport.Status
+EDITABLE = (Status.UPLOADED, Status.MAPPED)  # the mapping and the encoding can change
 CHUNK = 1000  # orders written per transaction
 SYNC_CHECK_ROWS = 5000  # up to this many rows the check runs inside the request, beyond as a job
 PREVIEW_ORDERS = 10  # orders shown in the check
@@ -91,12 +76,14 @@ def max_bytes() -> int:
 
 
 def limits_text() -> str:
-    return f"CSV or Excel (.xlsx), one row per order line, at most {max_rows():,} rows and {_megabytes(max_bytes())}."
+    return (
+        f"CSV or Excel (.xlsx), one row per order line, at most {max_rows():,} rows and "
+        f"{tabular.megabytes(max_bytes())}."
+    )
 
 
 # --- Fields and the mapping -----------------------------------------------------------------------
 
-IGNORE = "ignore"
 # field: (label, max length of the cell, whether it belongs to the order rather than to the line)
 FIELDS: dict[str, tuple[str, int | None, bool]] = {
     "external_ref": ("Order ref", 60, True),
@@ -146,7 +133,6 @@ ALIASES: dict[str, str] = {
     "region": "region salesregion territory gebiet vertriebsgebiet verkaufsgebiet secteur",
     "country": "country countrycode land landercode pays paese pais",
 }
-_ALIAS = {alias: name for name, words in ALIASES.items() for alias in words.split()}
 # Second chance: a word inside the header ("Lieferdatum Kunde", "Order date (local)"); the first that fits.
 _CONTAINS = (
     ("promis", "promised_date"),
@@ -183,35 +169,18 @@ _CONTAINS = (
     ("auftrag", "external_ref"),
     ("commande", "external_ref"),
 )
-
-
-def _guess_field(header: str) -> str | None:
-    key = _header_key(header)
-    for candidate in (key, key.rstrip("0123456789")):
-        if candidate in _ALIAS:
-            return _ALIAS[candidate]
-    for word, name in _CONTAINS:
-        if word in key:
-            return name
-    return None
+HEADER_NAMES = HeaderNames(aliases=ALIASES, contains=_CONTAINS)
 
 
 def mapping_guess(header: list[str]) -> dict[str, str]:
     """Column -> field, guessed from the column names (English, German, French); each field once at most."""
-    mapping: dict[str, str] = {}
-    used: set[str] = set()
-    for column in header:
-        guess = _guess_field(column)
-        if guess and guess not in used:
-            mapping[column] = guess
-            used.add(guess)
-    return {column: mapping.get(column, IGNORE) for column in header}
+    return tabular.mapping_guess(header, HEADER_NAMES.guess)
 
 
 def mapping_errors(header: list[str], mapping: dict[str, str]) -> list[str]:
     """What is wrong with a mapping, in words (empty when it can be used): the lead imports' checks plus a
     customer column."""
-    errors = column_mapping_errors(header, mapping, fields=FIELDS, required=REQUIRED, row_noun="order line")
+    errors = tabular.column_mapping_errors(header, mapping, fields=FIELDS, required=REQUIRED, row_noun="order line")
     taken = {t for t in mapping.values() if t != IGNORE}
     if "account" not in taken and "email" not in taken:
         errors.append(
@@ -437,7 +406,7 @@ def clean_row(number: int, cells: list[str], columns: list[tuple[int, str]], wid
         else:
             row.status = status
     if values.get("country"):
-        code = _country_code(values["country"])
+        code = country_code(values["country"])
         if code is None:
             row.error("bad_value", f"{values['country']!r} is not a country (a code such as DE, or a name).")
         else:
@@ -896,21 +865,15 @@ def order_import_get(*, actor: User, pk: Any, action: str = "view") -> OrderImpo
     return get_object_for(actor, OrderImport.objects.select_related("created_by", "job"), pk, action)
 
 
-def _file_error(message: str) -> ValidationError:
-    return ValidationError({"file": message})
-
-
 @transaction.atomic
 def order_import_create(*, actor: User, file: File, encoding: str = "") -> OrderImport:
     """Store an uploaded file of past orders with what reading it found and a guessed mapping; a file that
     cannot be read raises a ValidationError saying why, and nothing is stored."""
     require(actor, "add", OrderImport)
-    size = file.size or 0
-    if size > max_bytes():
-        raise _file_error(f"The file is {_megabytes(size)}; at most {_megabytes(max_bytes())} can be imported.")
-    info = inspect_upload(file, encoding=encoding)
+    # Every row is counted (no row limit while reading), so that the message can say how many there are.
+    info = tabular.inspect_upload(file, encoding=encoding, max_rows=None, max_bytes=max_bytes())
     if info.row_count > max_rows():
-        raise _file_error(
+        raise file_error(
             f"The file has {info.row_count:,} rows, more than {max_rows():,}: split it into smaller files (by year)."
         )
     filename = (file.name or "orders.csv").rsplit("/", 1)[-1][:255]
@@ -923,21 +886,8 @@ def order_import_create(*, actor: User, file: File, encoding: str = "") -> Order
         mapping=mapping_guess(info.header),
         created_by=actor,
     )
-    file.seek(0)
-    order_import.file.save(filename, file, save=False)
-    order_import.save()
-    audit_record(
-        actor=actor,
-        instance=order_import,
-        action=AuditAction.CREATE,
-        note=f"{filename}: {info.row_count:,} rows, {encoding_label(info.encoding)}",
-    )
+    importing.upload_store(order_import, file, name=filename, info=info, actor=actor)
     return order_import
-
-
-def _editable(order_import: OrderImport) -> None:
-    if order_import.status not in (Status.UPLOADED, Status.MAPPED):
-        raise ValidationError(f"This import is {order_import.get_status_display().lower()}; it cannot be changed now.")
 
 
 @transaction.atomic
@@ -945,35 +895,20 @@ def order_import_configure(
     *, order_import: OrderImport, actor: User, mapping: dict[str, str] | None = None, encoding: str | None = None
 ) -> OrderImport:
     """Set the mapping, or read the file again in another encoding; either makes an earlier check stale."""
-    order_import = OrderImport.objects.select_for_update().get(pk=order_import.pk)
-    require(actor, "change", order_import)
-    _editable(order_import)
+    order_import = importing.lock(order_import, actor=actor)
+    importing.editable(order_import, EDITABLE)
     fields: list[str] = []
-    if encoding is not None and encoding != order_import.encoding and order_import.encoding != "xlsx":
-        with order_import.file.open("rb") as handle:
-            info = _inspect_csv(File(handle, name=order_import.filename), encoding=encoding)
-        order_import.encoding, order_import.delimiter, order_import.row_count = (
-            info.encoding,
-            info.delimiter,
-            info.row_count,
-        )
+    info = tabular.read_again(order_import, encoding=encoding, name=order_import.filename, max_rows=None)
+    if info is not None:
         fields += ["encoding", "delimiter", "row_count"]
         if info.header != order_import.headers:
             order_import.headers = info.header
             order_import.mapping = mapping_guess(info.header)
             fields += ["headers", "mapping"]
-    if mapping is not None:
-        mapping = {str(k): str(v) for k, v in mapping.items()}
-        full = {
-            column: mapping.get(column, order_import.mapping.get(column, IGNORE)) for column in order_import.headers
-        }
-        full.update({k: v for k, v in mapping.items() if k not in full})
-        problems = mapping_errors(order_import.headers, full)
-        if problems:
-            raise ValidationError({"mapping": problems})
-        if full != order_import.mapping:
-            order_import.mapping = full
-            fields.append("mapping")
+    if mapping is not None and importing.mapping_set(
+        order_import, mapping, header=order_import.headers, errors=mapping_errors
+    ):
+        fields.append("mapping")
     if fields and order_import.status == Status.MAPPED:
         order_import.status, order_import.counts, order_import.rejects = Status.UPLOADED, {}, []
         fields += ["status", "counts", "rejects"]
@@ -988,19 +923,12 @@ def order_import_check(*, order_import: OrderImport, actor: User) -> OrderImport
     SYNC_CHECK_ROWS rows are checked now; bigger ones by the ``order_import_check`` job (the import's
     ``job``), while the import is 'mapped' without figures yet."""
     with transaction.atomic():
-        order_import = OrderImport.objects.select_for_update().get(pk=order_import.pk)
-        require(actor, "change", order_import)
-        _editable(order_import)
-        problems = mapping_errors(order_import.headers, order_import.mapping)
-        if problems:
-            raise ValidationError({"mapping": problems})
+        order_import = importing.lock(order_import, actor=actor)
+        importing.editable(order_import, EDITABLE)
+        importing.mapping_require(mapping_errors(order_import.headers, order_import.mapping))
         if order_import.row_count > SYNC_CHECK_ROWS:
-            job = job_start(
-                kind="order_import_check",
-                title=f"Check the orders of {order_import.filename}",
-                actor=actor,
-                params={"import_id": order_import.pk},
-            )
+            title = f"Check the orders of {order_import.filename}"
+            job = importing.job_start(order_import, kind="order_import_check", title=title, actor=actor)
             order_import.status, order_import.job, order_import.counts, order_import.rejects = (
                 Status.MAPPED,
                 job,
@@ -1041,7 +969,7 @@ def checking(order_import: OrderImport) -> bool:
 
 def order_import_check_run(run: JobRun) -> dict:
     """The check as a job: it writes nothing but its figures, so a restarted check simply starts over."""
-    order_import = OrderImport.objects.get(pk=run.params["import_id"])
+    order_import = importing.job_import(OrderImport, run)
     if order_import.status != Status.MAPPED or order_import.job_id != run.job.pk:
         return {"message": "Nothing to check (the import moved on)"}
     total = max(order_import.row_count, 1)
@@ -1056,8 +984,7 @@ def order_import_check_run(run: JobRun) -> dict:
 def order_import_start(*, order_import: OrderImport, actor: User) -> Job:
     """Start (or resume) the import as an ``order_import`` job; orders imported already are never written twice."""
     with transaction.atomic():
-        order_import = OrderImport.objects.select_for_update().get(pk=order_import.pk)
-        require(actor, "change", order_import)
+        order_import = importing.lock(order_import, actor=actor)
         if order_import.status == Status.RUNNING and order_import.job and not order_import.job.is_finished:
             raise ValidationError("This file is being imported already.")
         if order_import.status == Status.UPLOADED or (
@@ -1066,36 +993,21 @@ def order_import_start(*, order_import: OrderImport, actor: User) -> Job:
             raise ValidationError("Check the rows first: map the columns and look at what the check finds.")
         if order_import.status not in (Status.MAPPED, Status.FAILED, Status.RUNNING):
             raise ValidationError(f"This import is {order_import.get_status_display().lower()}; it cannot run again.")
-        problems = mapping_errors(order_import.headers, order_import.mapping)
-        if problems:
-            raise ValidationError({"mapping": problems})
-        job = job_start(
-            kind="order_import",
-            title=f"Import orders from {order_import.filename}",
-            actor=actor,
-            params={"import_id": order_import.pk},
-        )
+        importing.mapping_require(mapping_errors(order_import.headers, order_import.mapping))
+        title = f"Import orders from {order_import.filename}"
+        job = importing.job_start(order_import, kind="order_import", title=title, actor=actor)
         order_import.status, order_import.job = Status.RUNNING, job
         order_import.save(update_fields=["status", "job"])
-        audit_record(actor=actor, instance=order_import, action=AuditAction.ACTION, verb="import started")
+        importing.audit(order_import, actor=actor, verb="import started")
     return job
-
-
-def _active(order_import: OrderImport) -> User:
-    actor = User.objects.filter(pk=order_import.created_by_id, is_active=True).first()
-    if actor is None:
-        raise JobError("The user who started this import no longer exists or is inactive.")
-    return actor
 
 
 def order_import_run(run: JobRun) -> dict:
     """The import job: analyse, write the accepted orders chunk by chunk, then the ledger and the rollups."""
-    order_import = OrderImport.objects.get(pk=run.params["import_id"])
-    if order_import.status == Status.DONE:
+    order_import = importing.job_import(OrderImport, run)
+    if not importing.runs(order_import):
         return {"message": "Imported already"}
-    if order_import.status != Status.RUNNING:
-        raise JobError(f"This import is {order_import.get_status_display().lower()}; it cannot run.")
-    actor = _active(order_import)
+    actor = importing.job_actor(order_import)
     try:
         return _run(run, order_import, actor)
     except DatabaseError:
@@ -1152,7 +1064,7 @@ def _finish(order_import: OrderImport, actor: User, analysis: _Analysis) -> dict
     message = f"{counts['orders']:,} orders with {counts['lines']:,} lines from {counts['rows']:,} rows"
     if counts["rejected_rows"]:
         message += f"; {counts['rejected_rows']:,} rows rejected"
-    audit_record(actor=actor, instance=order_import, action=AuditAction.ACTION, verb="imported", note=message)
+    importing.audit(order_import, actor=actor, verb="imported", note=message)
     return {"message": message, "orders": counts["orders"]}
 
 
@@ -1308,24 +1220,18 @@ def order_import_rejects(*, order_import: OrderImport, actor: User) -> Iterator[
     """The rejected rows as CSV text, line by line (for a streamed download): line, reasons, then the
     row's cells under the file's own header, in the file's delimiter, so that they can be fixed and sent again."""
     require(actor, "view", order_import)
-    delimiter = order_import.delimiter or ","
-
-    class Line:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Line(), delimiter=delimiter)
-    yield "\ufeff" + writer.writerow(["line", "reasons", *order_import.headers])
-    for reject in order_import.rejects or []:
-        yield writer.writerow([reject["row"], " ".join(reject["reasons"]), *reject["values"]])
+    yield from tabular.csv_lines(
+        ["line", "reasons", *order_import.headers],
+        ([reject["row"], " ".join(reject["reasons"]), *reject["values"]] for reject in order_import.rejects or []),
+        delimiter=order_import.delimiter,
+    )
 
 
 @transaction.atomic
 def order_import_undo(*, order_import: OrderImport, actor: User) -> dict[str, Any]:
     """Undo a whole import in one transaction: its orders are removed with their lines, events, shipments
     and ledger entries, then the delivery statistics and the sales facts are rebuilt without them."""
-    order_import = OrderImport.objects.select_for_update().get(pk=order_import.pk)
-    require(actor, "change", order_import)
+    order_import = importing.lock(order_import, actor=actor)
     if order_import.status == Status.UNDONE:
         raise ValidationError("This import was undone already.")
     if order_import.status == Status.RUNNING and order_import.job and not order_import.job.is_finished:
@@ -1348,13 +1254,8 @@ def order_import_undo(*, order_import: OrderImport, actor: User) -> dict[str, An
     order_import.status, order_import.undone_at = Status.UNDONE, timezone.now()
     order_import.counts = {**order_import.counts, "undo": summary}
     order_import.save(update_fields=["status", "undone_at", "counts"])
-    audit_record(
-        actor=actor,
-        instance=order_import,
-        action=AuditAction.ACTION,
-        verb="undone",
-        note=f"{summary['orders_removed']:,} orders with {summary['lines_removed']:,} lines removed",
-    )
+    removed = f"{summary['orders_removed']:,} orders with {summary['lines_removed']:,} lines removed"
+    importing.audit(order_import, actor=actor, verb="undone", note=removed)
     return summary
 
 
