@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 
 from sfa.auth import client_address
@@ -48,11 +50,44 @@ def hit(request, scope: str = "configurator") -> Verdict:
     now = time.time()
     window = int(now // period)
     address = hashlib.sha256(client_address(request).encode()).hexdigest()[:24]
-    key = f"sfa:ratelimit:{scope}:{address}:{window}"
-    cache.add(key, 0, period + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, period + 1)
-        count = 1
+    count = _count(f"sfa:ratelimit:{scope}:{address}:{window}", period + 1)
     return Verdict(allowed=count <= allowed, retry_after=max(1, int(period - now % period)))
+
+
+def _count(key: str, timeout: int) -> int:
+    """Add one to the counter ``key`` (created with ``timeout`` seconds to live) and return its new value.
+
+    On Redis this is one round trip: SET NX and INCR in one MULTI/EXEC (Django's ``add`` then ``incr``
+    take three, ``incr`` asking first whether the key exists), which the public configurator pays on every
+    request. Keys and values are those Django's cache writes (integers are stored as such), so either way
+    counts the same counters.
+    """
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        redis_key = backend.make_and_validate_key(key)
+        with _redis_client(backend).pipeline(transaction=True) as pipe:
+            pipe.set(redis_key, 0, ex=timeout, nx=True)
+            pipe.incr(redis_key)
+            return int(pipe.execute()[1])
+    backend.add(key, 0, timeout)
+    try:
+        return backend.incr(key)
+    except ValueError:  # expired between add and incr
+        backend.set(key, 1, timeout)
+        return 1
+
+
+_clients: dict[int, tuple[Any, Any]] = {}  # id(connection pool) -> (pool, client)
+
+
+def _redis_client(backend: RedisCache) -> Any:
+    """A client on the cache's primary server, made once per connection pool.
+
+    Django's ``get_client`` builds a new ``redis.Redis`` (and its table of response callbacks) on every call; the
+    client is only a handle on the pool, which hands out the connections and is safe to share.
+    """
+    pool = backend._cache._get_connection_pool(write=True)
+    entry = _clients.get(id(pool))
+    if entry is None or entry[0] is not pool:
+        entry = _clients[id(pool)] = (pool, backend._cache._client(connection_pool=pool))
+    return entry[1]

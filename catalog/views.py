@@ -4,9 +4,7 @@ public configurator. Thin callers of catalog.selectors, catalog.services and cat
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
-from functools import lru_cache, wraps
-from html import escape
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -16,12 +14,11 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import ratelimit, selectors, services
-from catalog.configurator import MULTI, NUMBER, SINGLE, Attr, CompiledProduct, Result, Value, compiled_for, evaluate
-from catalog.formatting import extra
+from catalog.configurator import MULTI, CompiledProduct, Result, compiled_for, evaluate
+from catalog.configurator_page import configurator_context
 from catalog.forms import (
     HONEYPOT_FIELD,
     AttributeForm,
@@ -48,7 +45,7 @@ from catalog.models import (
     ProductImage,
     RelatedProduct,
 )
-from catalog.ui import product_panels, quote_request_available, quote_request_url
+from catalog.ui import product_panels, quote_request_url
 from sfa.audit import audit_history
 from sfa.listing import Sort, keyset_page
 from sfa.permissions import can, get_object_for, require
@@ -430,113 +427,6 @@ def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _option_view(attr: Attr, value: Value, result: Result, currency: str) -> dict[str, Any]:
-    """One option as the page shows it: every string prepared here, since a product may have hundreds."""
-    state = result.options.get(value.key)
-    checked = value.key in result.selected
-    disabled = bool(state and state.impossible)
-    option = {
-        "id": f"cfg-{attr.code}-{value.code}",
-        "code": value.code,
-        "label": value.label,
-        "extra": _costs(value.price_extra, value.lead_days, currency),
-        "checked": checked,
-        "disabled": disabled,
-        "why": " ".join(r.message for r in state.reasons) if state else "",
-        "needs": " ".join(r.message for r in state.needs) if state else "",
-    }
-    if attr.kind != Attribute.Kind.SELECT:
-        option["html"] = _option_html(attr, value, option)
-    return option
-
-
-@lru_cache(maxsize=4096)
-def _costs(price_extra: Decimal, lead_days: int, currency: str) -> str:
-    """ "+€850 · +7 days": what an option adds (the same few amounts recur across options and requests)."""
-    lead = f"+{lead_days} days" if lead_days else ""
-    return " · ".join(text for text in (extra(price_extra, currency), lead) if text)
-
-
-def _option_html(attr: Attr, value: Value, o: dict[str, Any]) -> str:
-    """A radio button, swatch or checkbox with its label and reason, every text escaped.
-
-    Written here rather than in catalog/partials/_cfg_attribute.html because the page re-renders every
-    option on each change and Django's template engine (or format_html) costs tens of µs per option:
-    for the benchmark's 300 options this keeps the option-change round trip well inside its 50 ms
-    (bench/catalog_bench.py).
-    """
-    oid, label = escape(o["id"]), escape(o["label"])
-    kind = "checkbox" if attr.shape == MULTI else "radio"
-    css = "cfg-option" + (" is-checked" if o["checked"] else "") + (" is-disabled" if o["disabled"] else "")
-    flags = (" checked" if o["checked"] else "") + (" disabled" if o["disabled"] else "")
-    if o["why"] or o["needs"]:
-        flags += f' aria-describedby="{oid}-why"'
-    chip = ""
-    if attr.kind == Attribute.Kind.SWATCH:
-        chip = (
-            f'<span class="swatch-chip" style="--chip: {escape(value.colour or "#cccccc")}" aria-hidden="true"></span>'
-        )
-    costs = f'<span class="cfg-option-extra">{escape(o["extra"])}</span>' if o["extra"] else ""
-    note = ""
-    if o["why"]:
-        hidden = f'<span class="visually-hidden">{label} is not available: </span>'
-        note = f'<p class="cfg-why" id="{oid}-why">{hidden}{escape(o["why"])}</p>'
-    elif o["needs"]:
-        note = f'<p class="cfg-needs" id="{oid}-why">{escape(o["needs"])}</p>'
-    return mark_safe(  # noqa: S308 (every text above is escaped)
-        f'<div class="{css}"><input type="{kind}" name="{escape(attr.code)}" value="{escape(o["code"])}" id="{oid}"'
-        f'{flags}><label for="{oid}">{chip}<span class="cfg-option-label">{label}</span>{costs}</label>{note}</div>'
-    )
-
-
-def _display(attr, value: Any, model: CompiledProduct) -> str:
-    if attr.shape == SINGLE:
-        return model.label((attr.code, value)) if value else "None"
-    if attr.shape == MULTI:
-        return ", ".join(model.label((attr.code, code)) for code in value) or "None"
-    if attr.shape == NUMBER:
-        return f"{value} {attr.unit}".strip() if value else "—"
-    return value or "—"
-
-
-def configurator_context(product: Product, model: CompiledProduct, result: Result, touched: list[str]) -> dict:
-    """What the configurator page shows: the steps with every option's state, and the summary."""
-    steps: dict[int, dict[str, Any]] = {}
-    names = {attr.code: attr.name for attr in model.attributes}
-    summary = []
-    for attr in model.attributes:
-        step = steps.setdefault(attr.step, {"title": "", "attributes": []})
-        step["title"] = step["title"] or attr.step_title
-        value = result.configuration.get(attr.code)
-        step["attributes"].append(
-            {
-                "attr": attr,
-                "shape": attr.shape,
-                "value": value,
-                "options": [_option_view(attr, v, result, model.currency) for v in attr.values],
-                "errors": result.errors_for(attr.code),
-                "chosen": _display(attr, value, model),
-                "is_default": attr.code not in result.explicit,
-            }
-        )
-        summary.append((attr.name, _display(attr, value, model)))
-    ordered = [steps[number] for number in sorted(steps)]
-    for index, step in enumerate(ordered, start=1):
-        step["index"] = index
-        step["title"] = step["title"] or f"Step {index}"
-    return {
-        "product": product,
-        "model": model,
-        "result": result,
-        "steps": ordered,
-        "summary": summary,
-        "errors": [{"field": names.get(e.field, ""), "message": e.message} for e in result.errors],
-        "touched": touched,
-        "honeypot": HONEYPOT_FIELD,
-        "quote_request": quote_request_available(),
-    }
 
 
 def _price_refused(request: HttpRequest, product: Product) -> HttpResponse:
