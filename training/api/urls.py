@@ -1,0 +1,8 @@
+"""The training API routes; sfa/api/urls.py merges this router into the /api/ root."""
+
+from rest_framework.routers import DefaultRouter
+
+from training.api import views
+
+router = DefaultRouter()
+views.register(router)
