@@ -139,6 +139,10 @@ class ForecastSeries(models.Model):
     n_obs = models.PositiveIntegerField(default=0)
     note = models.CharField(max_length=200, blank=True)
     error = models.CharField(max_length=300, blank=True, help_text="Why the engine could not forecast it")
+    # The monthly history the engine saw (revenue from history_start to the run's history_end), kept so that
+    # the dashboards draw actuals beside the forecast from the run alone, without summing the sales facts.
+    history_start = models.DateField(null=True, blank=True)
+    history = models.JSONField(default=list, blank=True, help_text="Monthly revenue from history_start, in order")
 
     class Meta:
         ordering = ["run", "level", "label"]
