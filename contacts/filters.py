@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 
 from contacts.models import Account, Channel, Contact, FollowUp, Touch
 from contacts.normalize import name_key
+from sfa.filters import IdFilter
 from sfa.models import Department, User
 
 
@@ -28,7 +29,7 @@ class AccountFilter(django_filters.FilterSet):
 class ContactFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Name starts with")
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.all())
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     has_account = django_filters.BooleanFilter(field_name="account", lookup_expr="isnull", exclude=True)
     country = django_filters.CharFilter(lookup_expr="iexact")
     city = django_filters.CharFilter(lookup_expr="iexact")
@@ -73,12 +74,12 @@ class ContactFilter(django_filters.FilterSet):
 
 
 class TouchFilter(django_filters.FilterSet):
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    account = django_filters.NumberFilter(field_name="account_id")
+    contact = IdFilter(field_name="contact_id")
+    account = IdFilter(field_name="account_id")
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all())
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
-    purpose = django_filters.NumberFilter(field_name="purpose_id")
-    user = django_filters.NumberFilter(field_name="user_id")
+    purpose = IdFilter(field_name="purpose_id")
+    user = IdFilter(field_name="user_id")
     status = django_filters.ChoiceFilter(choices=Touch.Status.choices)
     direction = django_filters.ChoiceFilter(choices=Touch.Direction.choices)
     since = django_filters.DateTimeFilter(field_name="at", lookup_expr="gte")
@@ -101,11 +102,24 @@ class TouchFilter(django_filters.FilterSet):
 
 
 class FollowUpFilter(django_filters.FilterSet):
-    assignee = django_filters.NumberFilter(field_name="assignee_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
+    assignee = IdFilter(field_name="assignee_id")
+    contact = IdFilter(field_name="contact_id")
     status = django_filters.ChoiceFilter(choices=FollowUp.Status.choices)
     due_before = django_filters.DateFilter(field_name="due", lookup_expr="lte")
 
     class Meta:
         model = FollowUp
         fields = ["assignee", "contact", "status", "due_before"]
+
+
+class CandidateQueueFilter(django_filters.FilterSet):
+    """The duplicate review queue: ``min_score`` (0–1), ``owner`` (of either record), ``source``."""
+
+    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=1)
+    owner = IdFilter(method="filter_owner")
+    source = django_filters.CharFilter()
+
+    def filter_owner(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
+        model = Contact if self.data.get("subject", "contact") == "contact" else Account
+        owned = model.objects.filter(owner_id=value).values("pk")
+        return queryset.filter(Q(a_id__in=owned) | Q(b_id__in=owned))

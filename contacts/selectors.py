@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
-from contacts.filters import AccountFilter, ContactFilter, FollowUpFilter, TouchFilter
+from contacts.filters import AccountFilter, CandidateQueueFilter, ContactFilter, FollowUpFilter, TouchFilter
 from contacts.models import Account, Contact, ContactEmail, ContactPhone, FollowUp, GuardLog, Purpose, Touch
 from contacts.normalize import email_key, name_key, phone_search_prefix
 from sfa.filters import apply_filters
@@ -222,22 +222,8 @@ def candidate_queue(*, actor: User, subject: str = "contact", filters: Any = Non
     """Open pairs of the review queue, best first; filters: ``min_score``, ``owner`` (of either record), ``source``."""
     from contacts.models import MatchCandidate
 
-    filters = filters or {}
     qs = scoped(actor, MatchCandidate.objects.filter(subject=subject, status=MatchCandidate.Status.OPEN))
-    try:
-        if filters.get("min_score"):
-            qs = qs.filter(score__gte=float(filters["min_score"]))
-        if filters.get("owner"):
-            model = Contact if subject == "contact" else Account
-            owned = model.objects.filter(owner_id=int(filters["owner"])).values("pk")
-            qs = qs.filter(Q(a_id__in=owned) | Q(b_id__in=owned))
-    except ValueError as exc:
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError({"min_score": "Filters take numbers: a score between 0 and 1, an owner id."}) from exc
-    if filters.get("source"):
-        qs = qs.filter(source=filters["source"])
-    return qs
+    return apply_filters(CandidateQueueFilter, filters, qs)
 
 
 def records_for_pairs(subject: str, pairs: list) -> dict[int, Any]:

@@ -3,16 +3,17 @@ from django.db.models import Q, QuerySet
 
 from contacts.normalize import name_key
 from leads.models import Lead, LeadSource, Opportunity
+from sfa.filters import IdFilter
 
 
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Name or company")
     status = django_filters.ChoiceFilter(choices=Lead.Status.choices)
     source = django_filters.ChoiceFilter(choices=LeadSource.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     unassigned = django_filters.BooleanFilter(field_name="owner", lookup_expr="isnull")
-    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
-    lead_import = django_filters.NumberFilter(field_name="lead_import_id")
+    min_score = django_filters.NumberFilter(field_name="score", lookup_expr="gte", min_value=0, max_value=100)
+    lead_import = IdFilter(field_name="lead_import_id")
     interest = django_filters.CharFilter(method="filter_interest")
 
     class Meta:
@@ -33,10 +34,10 @@ class LeadFilter(django_filters.FilterSet):
 
 
 class OpportunityFilter(django_filters.FilterSet):
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    stage = django_filters.NumberFilter(field_name="stage_id")
-    pipeline = django_filters.NumberFilter(field_name="pipeline_id")
-    account = django_filters.NumberFilter(field_name="account_id")
+    owner = IdFilter(field_name="owner_id")
+    stage = IdFilter(field_name="stage_id")
+    pipeline = IdFilter(field_name="pipeline_id")
+    account = IdFilter(field_name="account_id")
     forecast_category = django_filters.CharFilter()
     close_after = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte")
     close_before = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte")

@@ -188,3 +188,11 @@ class ExchangeRateForm(forms.ModelForm):
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
+
+
+class PaymentForm(forms.Form):
+    """A payment as typed on the order page; ``orders.payments.order_payment_record`` checks the rest."""
+
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    received_on = forms.DateField(widget=DATE, label="Received on")
+    reference = forms.CharField(max_length=100, required=False)

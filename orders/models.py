@@ -577,3 +577,32 @@ class OrderImport(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+# --- Payments ---------------------------------------------------------------------------------------
+
+
+class Payment(models.Model):
+    """Money the customer paid on an order (in the order's currency), as billing recorded it.
+
+    Written by ``orders.payments.order_payment_record`` only; never edited (a wrong entry is answered by the
+    admin in the admin site). Commission plans that earn on payment read these rows.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    amount = models.DecimalField(validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
+    received_on = models.DateField(db_index=True)
+    reference = models.CharField(max_length=100, blank=True, help_text="Bank reference, cheque number …")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["order", "received_on", "id"]
+        indexes = [models.Index(fields=["order", "received_on"], name="payment_order_idx")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} on {self.received_on:%Y-%m-%d}"

@@ -6,6 +6,7 @@ from orders.models import (
     Order,
     OrderImport,
     OrderSettings,
+    Payment,
     Quote,
     StockLevel,
     TaxRate,
@@ -56,6 +57,21 @@ class OrderImportPolicy(Policy):
         "add": rule(NONE, NONE, ALL),
         "change": rule(NONE, NONE, ALL),
         "delete": rule(NONE, NONE, ALL),
+    }
+
+
+@register
+class PaymentPolicy(Policy):
+    """Whoever sees the order sees its payments; managers (of the rep's team) and admins record them. A payment
+    is never changed or deleted (commissions were paid on it)."""
+
+    model = Payment
+    owner = "order__owner"
+    rules = {
+        "view": rule(OWN, TEAM, ALL),
+        "add": rule(NONE, TEAM, ALL),
+        "change": rule(NONE, NONE, NONE),
+        "delete": rule(NONE, NONE, NONE),
     }
 
 

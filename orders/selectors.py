@@ -33,7 +33,7 @@ from orders.models import (
     StockLevel,
     Warehouse,
 )
-from sfa.filters import apply_filters
+from sfa.filters import IdFilter, apply_filters
 from sfa.models import User
 from sfa.permissions import Scope, get_object_for, policy_for, scoped, team_member_ids
 
@@ -57,10 +57,10 @@ def _number(value: str) -> str:
 class QuoteFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Number or customer")
     status = django_filters.ChoiceFilter(choices=Quote.Status.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    account = django_filters.NumberFilter(field_name="account_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id")
+    owner = IdFilter(field_name="owner_id")
+    account = IdFilter(field_name="account_id")
+    contact = IdFilter(field_name="contact_id")
+    opportunity = IdFilter(field_name="opportunity_id")
     open = django_filters.BooleanFilter(method="filter_open", label="Still open")
     needs_my_approval = django_filters.BooleanFilter(method="filter_needs_my_approval")
 
@@ -98,13 +98,13 @@ class OrderFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="filter_q", label="Order number")
     status = django_filters.CharFilter(method="filter_status", label="Status (or 'open')")
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     at_risk = django_filters.BooleanFilter(method="filter_at_risk", label="At risk")
     ordered_after = django_filters.DateFilter(field_name="ordered_on", lookup_expr="gte", label="Ordered from")
     ordered_before = django_filters.DateFilter(field_name="ordered_on", lookup_expr="lte", label="Ordered until")
-    account = django_filters.NumberFilter(field_name="account_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id")
+    account = IdFilter(field_name="account_id")
+    contact = IdFilter(field_name="contact_id")
+    opportunity = IdFilter(field_name="opportunity_id")
     customer = django_filters.CharFilter(method="filter_customer", label="Customer name")
 
     class Meta:
@@ -246,7 +246,7 @@ def owner_choices(*, actor: User) -> QuerySet[User]:
 
 class StockFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Product name or SKU")
-    warehouse = django_filters.NumberFilter(field_name="warehouse_id")
+    warehouse = IdFilter(field_name="warehouse_id")
     short = django_filters.BooleanFilter(method="filter_short", label="Nothing available")
 
     class Meta:

@@ -18,6 +18,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from catalog.models import Category, Configuration, Product
+from orders.guards import quote_lines_check
 from orders.models import NumberSequence, Order, OrderLine, OrderSettings, Quote, QuoteLine, TaxRate
 from sfa.audit import audit_record, diff, snapshot
 from sfa.models import AuditAction
@@ -447,6 +448,7 @@ def quote_create(
     if valid_until < today:
         raise ValidationError(f"A quote valid until {valid_until:%Y-%m-%d} would be expired already.")
     priced = lines_prepare(lines, currency=currency)
+    quote_lines_check(actor=actor, lines=priced)  # what the person may sell (orders.guards)
     totals = totals_compute(priced, discount_percent=discount, country=country)
     quote = Quote(
         account=account,
@@ -542,6 +544,7 @@ def quote_update(
     old_lines = _lines_summary(_quote_priced(locked, reprice_tax=False))
     if lines is not None:
         priced = lines_prepare(lines, currency=locked.currency)
+        quote_lines_check(actor=actor, lines=priced)  # the person editing is checked, whoever made the quote
     else:
         priced = _quote_priced(locked, reprice_tax=before["country"] != locked.country)
     totals = totals_compute(priced, discount_percent=locked.discount_percent, country=locked.country)
@@ -824,6 +827,8 @@ def order_create(
     country = (country or (account.country if account else "") or (contact.country if contact else "")).upper()
     discount = _decimal(discount_percent, "Order discount", percent=True)
     priced = lines_prepare(lines, currency=currency)
+    if source in (Order.Source.MANUAL, Order.Source.API):
+        quote_lines_check(actor=actor, lines=priced)  # an order typed in directly must not get round the quote's
     totals = totals_compute(priced, discount_percent=discount, country=country)
     order = Order(
         account=account,

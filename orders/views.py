@@ -23,7 +23,7 @@ from catalog.models import Configuration, Product
 from contacts import selectors as contact_selectors
 from contacts.models import Account, Contact
 from leads import selectors as lead_selectors
-from orders import forms, selectors, services, states, stock
+from orders import forms, guards, selectors, services, states, stock
 from orders.models import (
     ExchangeRate,
     Holiday,
@@ -34,6 +34,8 @@ from orders.models import (
     TaxRate,
     Warehouse,
 )
+from orders.payments import order_payment_record, order_payments
+from orders.ui import order_panels
 from sfa.listing import Sort, keyset_page
 from sfa.permissions import can, get_object_for, require, scoped
 from sfa.services import model_create, model_delete, model_update
@@ -161,6 +163,8 @@ def _editor_lines(request: HttpRequest, rows: list[forms.LineRow], currency: str
                 line.priced = services.lines_prepare(
                     [{**row.service_line(), "product": product, "configuration": configuration}], currency=currency
                 )[0]
+                # What this person may sell (orders.guards): said on the line, before they try to save.
+                guards.quote_line_check(actor=request.user, product=product, configuration=configuration)
             except ValidationError as exc:
                 line.errors.append(_messages_of(exc).replace("Line 1", f"Line {number}", 1))
         lines.append(line)
@@ -253,7 +257,8 @@ def quote_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         if opportunity is not None:
             account, contact = opportunity.account, opportunity.contact
             rows = [
-                forms.LineRow(line.product_id, None, max(1, int(line.quantity)), Decimal("0"), [])
+                # A configured line keeps its configuration (its frozen price; the quote gate checks it).
+                forms.LineRow(line.product_id, line.configuration_id, max(1, int(line.quantity)), Decimal("0"), [])
                 for line in opportunity.lines.all()
                 if line.product_id
             ]
@@ -561,8 +566,26 @@ def _order_page(request: HttpRequest, order: Order, *, error: str = "", status: 
         "returnable": [line for line in detail.lines if line.quantity_kept > 0],
         "shippable": [line for line in detail.lines if line.quantity_open > 0],
         "quote": order.quote if order.quote_id and can(request.user, "view", order.quote) else None,
+        "payments": order_payments(actor=request.user, order=order),
+        "panels": order_panels(request, order),  # the apps above orders (orders.ui)
     }
     return render(request, "orders/order_detail.html", context, status=status)
+
+
+@require_POST
+def order_payment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a payment on the order (``orders.payments.order_payment_record``)."""
+    order = selectors.order_get(actor=request.user, pk=pk)  # 404 for an order the user may not see
+    form = forms.PaymentForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError([f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()])
+        payment = order_payment_record(order=order, actor=request.user, **form.cleaned_data)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _messages_of(exc))
+        return redirect(f"{reverse('orders:order-detail', args=[order.pk])}#payments")
+    messages.success(request, f"Order {order}: payment of {payment.amount} {payment.currency} recorded.")
+    return redirect(f"{reverse('orders:order-detail', args=[order.pk])}#payments")
 
 
 def _quantities(request: HttpRequest, prefix: str, order: Order) -> dict[int, int] | None:
@@ -1044,6 +1067,7 @@ staff_urlpatterns: list = [
     path("orders/", order_list, name="order-list"),
     path("orders/<int:pk>/", order_detail, name="order-detail"),
     path("orders/<int:pk>/do/<slug:action>/", order_action, name="order-action"),
+    path("orders/<int:pk>/payments/", order_payment, name="order-payment"),
     path("orders/from-opportunity/<int:pk>/", order_from_opportunity, name="order-from-opportunity"),
     path("stock/", stock_list, name="stock"),
     path("stock/add/", stock_add, name="stock-add"),

@@ -3,10 +3,23 @@
 from typing import Any
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from sfa.models import AuditAction, AuditEvent, Job, JobStatus, Role, User
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number a database integer can hold, so a hostile ``?owner=99999999999999999999``
+    answers 400 instead of overflowing in the database driver."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 def apply_filters(filterset_class: type[django_filters.FilterSet], data: Any, queryset: QuerySet) -> QuerySet:
@@ -46,8 +59,8 @@ class JobFilter(django_filters.FilterSet):
 class UserFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label="Search")
     role = django_filters.ChoiceFilter(choices=Role.choices)
-    department = django_filters.NumberFilter(field_name="department_id")
-    team = django_filters.NumberFilter(field_name="team_id")
+    department = IdFilter(field_name="department_id")
+    team = IdFilter(field_name="team_id")
     is_active = django_filters.BooleanFilter()
 
     class Meta:

@@ -44,6 +44,11 @@ class JobError(Exception):
     """A failure the user should read as it is (bad input, missing file): no traceback, no retry."""
 
 
+# A job function that fans its work out to other tasks returns {FANNED_OUT: True}: the job then stays
+# running after the function returns, and those tasks call job_report and, the last of them, job_finish.
+FANNED_OUT = "fanned_out"
+
+
 class JobRun:
     """What a job task sees of its Job: params, checkpoints, progress reporting."""
 
@@ -107,6 +112,8 @@ def job_task(*, kind: str, max_retries: int = 3) -> Callable[[Callable[[JobRun],
                 logger.exception("job %s (%s) failed", job_id, kind)
                 _finish(job_id, JobStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}", message="Failed")
             else:
+                if result.get(FANNED_OUT):
+                    return  # the tasks it queued report progress and finish the job (job_report, job_finish)
                 _finish(
                     job_id,
                     JobStatus.SUCCEEDED,
@@ -155,6 +162,22 @@ def _finish(job_id: str, status: str, *, message: str = "", error: str = "", **f
     if status == JobStatus.SUCCEEDED:
         updates["progress"] = 100
     Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(**updates)
+
+
+def job_report(job_id: str, percent: float, message: str = "") -> bool:
+    """Progress of a fanned-out job, from one of its tasks. False when the job no longer runs (cancelled)."""
+    updates: dict[str, Any] = {"progress": max(0, min(100, int(percent))), "heartbeat_at": timezone.now()}
+    if message:
+        updates["message"] = message[:300]
+    return bool(Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(**updates))
+
+
+def job_finish(job_id: str, *, error: str = "", message: str = "", result: dict | None = None) -> None:
+    """Finish a fanned-out job from the task that did its last part: failed with ``error``, else succeeded."""
+    if error:
+        _finish(job_id, JobStatus.FAILED, error=error, message=message or "Failed")
+    else:
+        _finish(job_id, JobStatus.SUCCEEDED, message=message or "Done", result=result or {})
 
 
 def _note(job_id: str, message: str) -> None:

@@ -123,12 +123,12 @@ def registered_policies() -> dict[type[Model], Policy]:
     return dict(_registry)
 
 
-def team_member_ids(actor: User) -> frozenset[int]:
-    """The actor and every member of the teams they manage, sub-teams included (cached on the actor)."""
-    cached = getattr(actor, "_sfa_team_member_ids", None)
+def managed_team_ids(actor: User) -> frozenset[int]:
+    """The teams the actor manages and every team below them (cached on the actor)."""
+    cached = getattr(actor, "_sfa_managed_team_ids", None)
     if cached is not None:
         return cached
-    from sfa.models import Team, User
+    from sfa.models import Team
 
     parents: dict[int | None, list[int]] = {}
     managed: list[int] = []
@@ -143,6 +143,18 @@ def team_member_ids(actor: User) -> frozenset[int]:
         if team_id not in team_ids:
             team_ids.add(team_id)
             stack.extend(parents.get(team_id, []))
+    actor._sfa_managed_team_ids = frozenset(team_ids)
+    return actor._sfa_managed_team_ids
+
+
+def team_member_ids(actor: User) -> frozenset[int]:
+    """The actor and every member of the teams they manage, sub-teams included (cached on the actor)."""
+    cached = getattr(actor, "_sfa_team_member_ids", None)
+    if cached is not None:
+        return cached
+    from sfa.models import User
+
+    team_ids = managed_team_ids(actor)
     ids = frozenset(User.objects.filter(team_id__in=team_ids).values_list("id", flat=True)) | {actor.pk}
     actor._sfa_team_member_ids = ids
     return ids

@@ -38,7 +38,9 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("leads.urls")),
     path("", include("orders.urls")),
+    path("", include("training.urls")),
     path("", include("forecasting.urls")),
+    path("", include("commissions.urls")),
     path("api/", include(("sfa.api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

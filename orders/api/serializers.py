@@ -6,6 +6,7 @@ orders.states and orders.stock, which check the policy, compute prices and total
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -21,6 +22,7 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    Payment,
     Quote,
     QuoteLine,
     Shipment,
@@ -507,3 +509,22 @@ def order_detail_queryset(queryset: QuerySet[Order]) -> QuerySet[Order]:
     return queryset.select_related("owner", "account", "contact").prefetch_related(
         "lines__product", "shipments__lines", "events__by"
     )
+
+
+# --- Payments ----------------------------------------------------------------------------------------
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    recorded_by_name = serializers.CharField(source="recorded_by.get_full_name", read_only=True, default=None)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "order", "amount", "currency", "received_on", "reference", "recorded_by", "recorded_by_name"]
+        read_only_fields = fields
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    received_on = serializers.DateField()
+    reference = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    currency = serializers.CharField(max_length=3, required=False, help_text="The order's currency (the default)")

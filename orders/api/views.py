@@ -28,8 +28,10 @@ from orders import selectors, services, states, stock
 from orders.api import serializers as s
 from orders.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from orders.models import Order, Quote, StockLevel, Warehouse
+from orders.payments import order_payment_record, payment_list
 from sfa.api.base import ScopedReadOnlyViewSet
 from sfa.api.views import as_drf_error
+from sfa.filters import IdFilter
 from sfa.permissions import scoped
 
 # --- Errors --------------------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ class OrderApiFilter(selectors.OrderFilter):
 
 
 class StockApiFilter(selectors.StockFilter):
-    product = django_filters.NumberFilter(field_name="product_id")
+    product = IdFilter(field_name="product_id")
 
     class Meta(selectors.StockFilter.Meta):
         fields = [*selectors.StockFilter.Meta.fields, "product"]
@@ -350,6 +352,23 @@ class OrderApi(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
     @idempotent
     def return_(self, request, *args, **kwargs):
         return self._transition("return")
+
+    @extend_schema(
+        summary="The order's payments (GET) or record one (POST: managers of the rep's team and admins)",
+        request=s.PaymentInputSerializer,
+        responses={200: s.PaymentSerializer(many=True), 201: s.PaymentSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def payments(self, request, *args, **kwargs):
+        order = self.get_object()
+        if request.method == "GET":
+            rows = payment_list(actor=request.user, order=order)
+            return Response(s.PaymentSerializer(rows, many=True).data)
+        data = s.PaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with service_errors(transition=True):
+            payment = order_payment_record(order=order, actor=request.user, **data.validated_data)
+        return Response(s.PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
     def _transition(self, name: str) -> Response:
         order = self.get_object()

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "leads",
     "orders",
     "forecasting",
+    "training",
+    "commissions",
 ]
 
 MIDDLEWARE = [
@@ -181,10 +183,28 @@ CELERY_BEAT_SCHEDULE = {
     "orders-flag-at-risk": {"task": "orders.flag_at_risk", "schedule": crontab(hour=6, minute=30)},
     "orders-expire-quotes": {"task": "orders.expire_quotes", "schedule": crontab(hour=0, minute=20)},
     "orders-purge-idempotency-keys": {"task": "orders.purge_idempotency_keys", "schedule": crontab(hour=4, minute=10)},
+    # The 1st of the month: last month's commission statements (ready for approval) and the new month's drafts.
+    "commissions-compute-monthly": {
+        "task": "commissions.compute_monthly",
+        "schedule": crontab(hour=5, minute=30, day_of_month=1),
+    },
+    # Monday morning: this week's picture of the open pipeline (replaces the week's rows if run again).
+    "forecasting-pipeline-snapshot": {
+        "task": "forecasting.pipeline_snapshot",
+        "schedule": crontab(hour=5, minute=0, day_of_week=1),
+    },
+    "training-mark-overdue": {"task": "training.mark_overdue", "schedule": crontab(hour=0, minute=40)},
+    "training-expire-certifications": {
+        "task": "training.expire_certifications",
+        "schedule": crontab(hour=0, minute=50),
+    },
+    # Forecasts against the months that closed: actuals and each run's accuracy history.
+    "forecasting-fill-actuals": {"task": "forecasting.fill_actuals", "schedule": crontab(hour=5, minute=40)},
 }
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "sfa.api.exceptions.api_exception_handler",  # Django ValidationError -> 400
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API call then answers 401 with "WWW-Authenticate: Token", not 403.
         "rest_framework.authentication.TokenAuthentication",
@@ -221,6 +241,11 @@ SPECTACULAR_SETTINGS = {
         "QuoteSourceEnum": "orders.models.Quote.Source",
         "OrderStatusEnum": "orders.models.Order.Status",
         "OrderSourceEnum": "orders.models.Order.Source",
+        "TrainingAssignmentStatusEnum": "training.models.Assignment.Status",
+        "TrainingResponsibilityKindEnum": "training.models.Responsibility.Kind",
+        "TrainingMaterialKindEnum": "training.models.CourseMaterial.Kind",
+        "TrainingCompletionEnum": "training.models.Course.Completion",  # also a certification's method
+        "CommissionStatementStatusEnum": "commissions.models.Statement.Status",
     },
     # Swagger UI from the drf-spectacular-sidecar package, served by whitenoise: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

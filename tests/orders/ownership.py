@@ -24,5 +24,8 @@ def make_owned(model, owner):
             currency="USD", valid_from="2020-01-01", defaults={"rate": "0.9"}
         )[0],
         m.OrderSettings: order_settings,
+        m.Payment: lambda: m.Payment.objects.create(
+            order=f.OrderFactory(owner=owner), amount="10.00", currency="EUR", received_on="2026-01-05"
+        ),
     }
     return rows[model]()
