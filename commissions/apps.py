@@ -25,7 +25,7 @@ class CommissionsConfig(AppConfig):
         from sfa.permissions import can
         from sfa.ui import NavItem, nav_register
 
-        nav_register(NavItem("Commissions", "commissions:statement-list", 9, lambda u: can(u, "view", Statement)))
+        nav_register(NavItem("Commissions", "commissions:statement-list", 11, lambda u: can(u, "view", Statement)))
         nav_register(
             NavItem("Commission plans", "commissions:plan-list", 27, lambda u: can(u, "view", Plan), section="admin")
         )

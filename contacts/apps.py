@@ -11,8 +11,8 @@ class ContactsConfig(AppConfig):
         from sfa.permissions import can
         from sfa.ui import NavItem, Widget, nav_register, search_register, widget_register
 
-        nav_register(NavItem("Contacts", "contacts:contact-list", 10, lambda u: can(u, "view", Contact)))
-        nav_register(NavItem("Accounts", "contacts:account-list", 20, lambda u: can(u, "view", Account)))
+        nav_register(NavItem("Contacts", "contacts:contact-list", 1, lambda u: can(u, "view", Contact)))
+        nav_register(NavItem("Accounts", "contacts:account-list", 12, lambda u: can(u, "view", Account)))
         nav_register(NavItem("Follow-ups", "contacts:followups", 30, lambda u: can(u, "view", FollowUp)))
         nav_register(
             NavItem(

@@ -41,7 +41,9 @@ def test_a_rep_sees_their_statement_and_cannot_open_a_colleagues(live_server, or
     colleague = services.statement_compute(rep=org.rep_b, period=today)
 
     sign_in(page, org.rep)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Commissions").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_text("More").click()
+    nav.get_by_role("link", name="Commissions").click()
     expect(page.get_by_role("heading", name="Commission statements", level=1)).to_be_visible()
     rows = page.locator("table.cm-statements tbody tr")
     expect(rows).to_have_count(1)

@@ -16,6 +16,8 @@ def test_rep_signs_in_and_sees_the_dashboard(live_server, org, page, sign_in):
     expect(page.locator(".usermenu summary")).to_contain_text(org.rep.get_full_name())
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Contacts")).to_be_visible()
+    expect(nav.get_by_role("link", name="Jobs")).to_be_hidden()  # past the first entries: under "More"
+    nav.get_by_text("More").click()
     expect(nav.get_by_role("link", name="Jobs")).to_be_visible()
 
     page.locator(".usermenu summary").click()
