@@ -18,6 +18,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 
 from sfa.auth import client_address
+from sfa.cache import UNREACHABLE, cache_unreachable
 
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400}
 PERIODS["day"] = 86400
@@ -65,10 +66,14 @@ def _count(key: str, timeout: int) -> int:
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         redis_key = backend.make_and_validate_key(key)
-        with _redis_client(backend).pipeline(transaction=True) as pipe:
-            pipe.set(redis_key, 0, ex=timeout, nx=True)
-            pipe.incr(redis_key)
-            return int(pipe.execute()[1])
+        try:
+            with _redis_client(backend).pipeline(transaction=True) as pipe:
+                pipe.set(redis_key, 0, ex=timeout, nx=True)
+                pipe.incr(redis_key)
+                return int(pipe.execute()[1])
+        except UNREACHABLE as exc:  # Redis down: the budget fails open rather than the page (sfa/cache.py)
+            cache_unreachable(exc)
+            return 1
     backend.add(key, 0, timeout)
     try:
         return backend.incr(key)

@@ -135,6 +135,9 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SFA <sfa@localhost>")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Answers as an empty cache while Redis is down, so the site keeps working (sfa/cache.py).
+    CACHES["default"]["BACKEND"] = "sfa.cache.ResilientRedisCache"
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Read by sfa/celery.py with namespace="CELERY"; tests/test_settings.py fails on any CELERY_* name
