@@ -132,7 +132,7 @@ def quota_create(
 @transaction.atomic
 def quota_update(*, actor: User, quota: Quota, amount: Any = None, note: str | None = None) -> Quota:
     """A quota's amount or note (its rep or team and its period stay: delete it and set a new one)."""
-    quota = Quota.objects.select_for_update().select_related("user", "team").get(pk=quota.pk)
+    quota = Quota.objects.select_for_update(of=("self",)).select_related("user", "team").get(pk=quota.pk)
     require(actor, "change", quota)
     _refuse_own(actor, quota.user, "quota")
     _refuse_own_team(actor, quota.team)

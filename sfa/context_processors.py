@@ -2,7 +2,6 @@ from django.urls import Resolver404, resolve
 
 from sfa.ui import nav_items, search_box
 
-
 # The top bar shows the first entries (by their order) and puts the rest under "More", so that the bar
 # never scrolls out of sight as apps add entries.
 NAV_VISIBLE = 6

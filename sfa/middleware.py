@@ -1,6 +1,7 @@
-"""Every page needs a login unless its view says otherwise (``login_not_required``)."""
+"""Request middleware: pages need a login unless their view says otherwise; a NUL in a query string is a 400."""
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.http import HttpResponseBadRequest
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
@@ -14,3 +15,22 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         if getattr(view_func, "cls", None) is not None and hasattr(view_func.cls, "permission_classes"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class RejectNulBytesMiddleware:
+    """A NUL character in a query parameter answers 400 before any view runs.
+
+    PostgreSQL cannot hold NUL in text, so a search or filter value carrying one would end in a 500 on
+    PostgreSQL (and silently differ on SQLite). Form and serializer fields already refuse NUL in what is
+    posted; query strings reach selectors as they are, so they are checked here, once.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "%00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in value for values in request.GET.lists() for value in values[1]
+        ):
+            return HttpResponseBadRequest("A query parameter contains a NUL character.", content_type="text/plain")
+        return self.get_response(request)
