@@ -827,8 +827,10 @@ def order_create(
     country = (country or (account.country if account else "") or (contact.country if contact else "")).upper()
     discount = _decimal(discount_percent, "Order discount", percent=True)
     priced = lines_prepare(lines, currency=currency)
-    if source in (Order.Source.MANUAL, Order.Source.API):
-        quote_lines_check(actor=actor, lines=priced)  # an order typed in directly must not get round the quote's
+    if source in (Order.Source.MANUAL, Order.Source.API, Order.Source.OPPORTUNITY):
+        # An order typed in directly, or made from a won opportunity's lines (nothing checked those), must
+        # not get round the quote's gate; an accepted quote's lines were checked when they were written.
+        quote_lines_check(actor=actor, lines=priced)
     totals = totals_compute(priced, discount_percent=discount, country=country)
     order = Order(
         account=account,

@@ -150,7 +150,11 @@ def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
     course = attempt.course
     questions = selectors.quiz_questions(course)
     # The right answers are shown once the course is passed (before, they would hand out the next attempt).
-    reveal = assignment.status == Assignment.Status.PASSED
+    # Nor while the taker has the course open again (a renewal): the same questions would be answered for them.
+    reveal = (
+        assignment.status == Assignment.Status.PASSED
+        and not Assignment.objects.filter(user_id=attempt.user_id, course=course, status__in=Assignment.OPEN).exists()
+    )
     rows = []
     for number, question in enumerate(questions, start=1):
         given = set(attempt.answers.get(str(question.pk), []))

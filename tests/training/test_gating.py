@@ -151,6 +151,24 @@ def test_lines_copied_from_an_opportunity_are_gated(org, acme, line):
         quote_create(actor=org.rep, account=acme, opportunity=deal, lines=copied)
 
 
+def test_an_order_from_a_won_opportunity_is_gated_too(org, acme, line):
+    from leads.models import ForecastCategory
+    from leads.services import opportunity_create, opportunity_line_add
+    from orders.services import order_from_opportunity
+
+    deal = opportunity_create(
+        actor=org.rep, name="Fleet", account=acme, expected_close=timezone.localdate() + timedelta(days=30)
+    )
+    opportunity_line_add(opportunity=deal, actor=org.rep, configuration=line.config, quantity=2)
+    won = deal.pipeline.stages.get(forecast_category=ForecastCategory.CLOSED_WON)
+    type(deal).objects.filter(pk=deal.pk).update(stage=won, forecast_category=ForecastCategory.CLOSED_WON)
+    with pytest.raises(ValidationError, match=MESSAGE):
+        order_from_opportunity(opportunity=deal, actor=org.rep)
+    assert not Order.objects.exists()
+    CertificationFactory(user=org.rep, responsibility=line.cert, course=line.course)
+    assert order_from_opportunity(opportunity=deal, actor=org.rep).lines.get().configuration == line.config
+
+
 def test_a_direct_order_cannot_get_round_the_gate_but_an_accepted_quote_becomes_its_order(org, acme, line):
     with pytest.raises(ValidationError, match=MESSAGE):
         order_create(actor=org.rep, account=acme, lines=[aurora_line(line)], source=Order.Source.API)
