@@ -36,7 +36,7 @@ from orders.services import order_settings
 from sfa.audit import audit_record, diff, snapshot, to_json
 from sfa.jobs import job_start
 from sfa.models import AuditAction, Team, User
-from sfa.permissions import can, require
+from sfa.permissions import can, require, team_member_ids
 
 if TYPE_CHECKING:
     from catalog.models import Category
@@ -201,6 +201,12 @@ def order_splits_set(*, order: Order, splits: Iterable[tuple[User, Any]], actor:
     inactive = [str(rep) for rep, _ in rows if not rep.is_active]
     if inactive:
         raise ValidationError({"splits": f"Not an active user: {', '.join(inactive)}."})
+    if actor is not None and not actor.is_admin:
+        # A manager shares credit among the reps of the teams they manage, never with themselves.
+        allowed = team_member_ids(actor) - {actor.pk}
+        outside = [str(rep) for rep, _ in rows if rep.pk not in allowed and rep.pk != order.owner_id]
+        if outside:
+            raise ValidationError({"splits": f"Not a rep of your teams: {', '.join(outside)}."})
     before = [[s.rep_id, str(s.percent)] for s in order.commission_splits.order_by("-percent", "rep_id")]
     order.commission_splits.all().delete()
     made = CommissionSplit.objects.bulk_create(

@@ -195,6 +195,10 @@ def test_a_split_must_add_up_to_100_and_only_the_reps_managers_set_it(org, shop,
         services.order_splits_set(order=order, splits=[(org.rep, 50), (org.rep_b, 50)], actor=org.rep)
     with pytest.raises(PermissionDenied):
         services.order_splits_set(order=order, splits=[(org.rep, 50), (org.rep_b, 50)], actor=org.manager_b)
+    with pytest.raises(ValidationError, match="Not a rep of your teams: "):  # not themselves, nor another team's
+        services.order_splits_set(order=order, splits=[(org.rep, 50), (org.manager, 50)], actor=org.manager)
+    with pytest.raises(ValidationError, match="Not a rep of your teams: "):
+        services.order_splits_set(order=order, splits=[(org.rep, 50), (org.rep_other, 50)], actor=org.manager)
     services.order_splits_set(order=order, splits=[(org.rep, 50), (org.rep_b, 50)], actor=org.manager)
     assert AuditEvent.objects.filter(verb="commission split set", object_id=str(order.pk)).count() == 1
     services.order_splits_set(order=order, splits=[], actor=org.manager)
