@@ -322,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=500, help="page round trips (default 500)")
     parser.add_argument("--database-url", default=None, help="build the product there instead of a temporary SQLite")
     parser.add_argument("--keep", action="store_true", help="keep the generated product (with --database-url)")
+    parser.add_argument("--json", help="also write the figures as JSON (for bench.run_all)")
     args = parser.parse_args(argv)
 
     folder = django_setup(args.database_url)
@@ -355,6 +356,21 @@ def main(argv: list[str] | None = None) -> int:
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+    if args.json:
+        from bench.common import figure, write_json
+
+        rows = [
+            figure(
+                f"configurator: {f.operation}",
+                median=percentiles(f.samples)[0],
+                p95=percentiles(f.samples)[1],
+                n=len(f.samples),
+                target=f.target,
+                note=f.note,
+            )
+            for f in figures
+        ]
+        write_json(args.json, "catalog", rows, database=vendor)
     misses = [f for f in figures if f.target is not None and percentiles(f.samples)[1] > f.target]
     return 1 if misses else 0
 

@@ -233,6 +233,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print where the run spends its time (cProfile)")
     parser.add_argument("--no-check", action="store_true", help="skip the check: run the import straight away")
     parser.add_argument("--no-undo", action="store_true", help="leave the import in place (with --keep, to look at it)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON (for bench.run_all)")
     args = parser.parse_args()
     database = args.database or ("sfa_bench_import2" if args.copy_of else "sfa_bench_import")
     bad = args.rows // 100 if args.bad is None else args.bad
@@ -341,6 +342,23 @@ def main() -> None:
             f"Peak memory of the process: {peak:,.0f} MB"
             + (f"; blocking keys built in {keys_seconds:.0f} s" if keys_seconds else "")
         )
+        if args.json:
+            from bench.common import figure, write_json
+
+            scaled = run_seconds * 100_000 / len(rows)
+            figures = [
+                figure(
+                    f"lead import, {len(rows):,} rows: {label}",
+                    median=seconds,
+                    n=1,
+                    unit="s",
+                    met=(scaled <= 60) if label.startswith("run") else None,
+                    note=(f"target: 100,000 rows in ≤ 60 s ({scaled:.0f} s scaled); " * label.startswith("run"))
+                    + f"{cpu:.1f} s CPU in this process",
+                )
+                for label, seconds, cpu in results
+            ]
+            write_json(args.json, "leads_import", figures, list_rows=len(rows))
     finally:
         shutil.rmtree(media, ignore_errors=True)
         if not args.keep:
