@@ -59,18 +59,18 @@ def benches(database_url: str, quick: bool) -> list[Bench]:
     return [
         Bench(
             "contacts",
-            "#2 contacts",
+            "#3 contacts",
             "bench.contacts_bench",
             [],
             ["--rounds", "1", "--page-runs", "10", "--guard-runs", "10"],
             timeout=7200,
         ),
-        Bench("duplicates", "#3 duplicates", "bench.duplicates_bench", [], ["--import-rows", "2000", "--checks", "50"]),
+        Bench("duplicates", "#4 duplicates", "bench.duplicates_bench", [], ["--import-rows", "2000", "--checks", "50"]),
         Bench("orders", "#7 orders", "bench.orders_bench", [], ["--runs", "10", "--warmup", "2", "--no-plans"]),
         Bench("catalog", "#6 catalog", "bench.catalog_bench", [], ["--runs", "200", "--requests", "100"]),
         Bench(
             "leads_import",
-            "#4 leads import",
+            "#5 leads import",
             "bench.leads_import_bench",
             [],
             ["--rows", "5000", "--database", QUICK_IMPORT_DB],
