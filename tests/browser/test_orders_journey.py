@@ -8,14 +8,9 @@ from playwright.sync_api import expect
 
 from contacts.services import account_create, contact_create
 from orders.models import Order, Quote
+from tests.browser.quote_editor import search_products, settled
 from tests.catalog.factories import CategoryFactory, PriceFactory, ProductFactory
 from tests.orders.factories import StockLevelFactory, TaxRateFactory, WarehouseFactory
-
-
-def settled(page) -> None:
-    """Wait until the quote editor has its answer (htmx marks the form while a request runs)."""
-    page.wait_for_timeout(50)
-    expect(page.locator("#quote-form.htmx-request")).to_have_count(0)
 
 
 def test_a_discounted_quote_is_approved_accepted_shipped_in_two_parts_and_delivered(
@@ -39,7 +34,7 @@ def test_a_discounted_quote_is_approved_accepted_shipped_in_two_parts_and_delive
     expect(rep.get_by_label("Person")).to_contain_text("Jana Kranz")
     rep.get_by_label("Person").select_option(label="Jana Kranz")
     settled(rep)
-    rep.get_by_label("Add a product or a saved configuration").fill("volt")
+    search_products(rep, "volt")
     rep.locator("#product-results").get_by_role("button", name="Add").click()
     line_qty = rep.get_by_label("Quantity of Volt Trek")
     expect(line_qty).to_have_value("1")

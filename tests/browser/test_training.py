@@ -9,21 +9,17 @@ from playwright.sync_api import expect
 
 from contacts.services import account_create
 from orders.models import Quote
+from tests.browser.quote_editor import search_products, settled
 from tests.catalog.factories import CategoryFactory, ConfigurationFactory, ProductFactory
 from tests.training.factories import CourseFactory, ResponsibilityFactory, quiz
 from training.services import assignment_create
-
-
-def settled(page) -> None:
-    page.wait_for_timeout(50)
-    expect(page.locator("#quote-form.htmx-request")).to_have_count(0)
 
 
 def add_the_configured_aurora(page, url: str) -> None:
     page.goto(f"{url}/quotes/new/")
     page.get_by_label("Account", exact=True).select_option(label="Nordlicht GmbH · Kiel")
     settled(page)
-    page.get_by_label("Add a product or a saved configuration").fill("aurora")
+    search_products(page, "aurora", button="Add this configuration")
     page.locator("#product-results").get_by_role("button", name="Add this configuration").click()
     settled(page)
 
