@@ -7,18 +7,13 @@ checked again there, audited): a refusal answers 403, bad input 400, a locked st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
@@ -28,27 +23,7 @@ from commissions.models import CommissionSplit, Plan, Statement
 from leads.models import Opportunity
 from orders import selectors as order_selectors
 from sfa.api.base import ScopedReadOnlyViewSet
-from sfa.api.views import as_drf_error
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The statement is approved: it is locked."
-    default_code = "conflict"
-
-
-@contextmanager
-def service_errors(*, conflict: bool = False) -> Iterator[None]:
-    """A service's refusal: 403 for the policy's; 409 (``conflict``) or 400 for a ValidationError."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        if conflict and not hasattr(exc, "error_dict"):
-            raise Conflict(" ".join(exc.messages)) from exc
-        raise as_drf_error(exc) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from exc
-
+from sfa.api.exceptions import service_errors
 
 LOCKED = OpenApiResponse(description="The statement is approved (locked)")
 

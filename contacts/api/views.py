@@ -22,7 +22,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotAcceptable, ValidationError
+from rest_framework.exceptions import NotAcceptable, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
@@ -67,16 +67,11 @@ from contacts.services import (
     touch_update,
 )
 from sfa.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
+from sfa.api.exceptions import Conflict
 from sfa.api.views import as_drf_error
 from sfa.services import model_delete
 
 # --- Shared --------------------------------------------------------------------------------------
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the record."
-    default_code = "conflict"
 
 
 def duplicate_refusal(exc: DuplicateWarning, model: type[Model]) -> Response:

@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
@@ -30,17 +30,12 @@ from orders.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPON
 from orders.models import Order, Quote, StockLevel, Warehouse
 from orders.payments import order_payment_record, payment_list
 from sfa.api.base import ScopedReadOnlyViewSet
+from sfa.api.exceptions import Conflict
 from sfa.api.views import as_drf_error
 from sfa.filters import IdFilter
 from sfa.permissions import scoped
 
 # --- Errors --------------------------------------------------------------------------------------------
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the record."
-    default_code = "conflict"
 
 
 CONFLICT = OpenApiResponse(description="Not possible in the record's current status, or changed meanwhile")

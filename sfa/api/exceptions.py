@@ -1,12 +1,27 @@
-"""The API's exception handler: DRF's, plus Django's ValidationError as a 400.
+"""API errors shared by every app: the exception handler, the 409 answer and the service-refusal wrapper.
 
 Services and selectors refuse bad input with Django's ``ValidationError`` (a filter that takes numbers
-given words, a date out of range). Views that expect it translate it themselves; any that escapes a view
-would otherwise be a 500. Here it becomes the same 400 with field messages that ``as_drf_error`` gives.
+given words, a date out of range). ``api_exception_handler`` (DRF's, plus that one) turns any that escapes
+a view into the same 400 with field messages that ``as_drf_error`` gives; Django's ``PermissionDenied`` is a
+403 in DRF's own handler. ``service_errors`` does the same inside a view, and can answer 409 instead for
+a refusal of the record's state. Apps with more to map (contacts' field names, orders' transitions) wrap
+it in their own.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.views import exception_handler
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the record."
+    default_code = "conflict"
 
 
 def api_exception_handler(exc, context):
@@ -15,3 +30,19 @@ def api_exception_handler(exc, context):
 
         exc = as_drf_error(exc)
     return exception_handler(exc, context)
+
+
+@contextmanager
+def service_errors(*, conflict: bool = False) -> Iterator[None]:
+    """A service's ValidationError as 400 (field messages kept) — or 409 when ``conflict`` and the refusal
+    names no field —, its PermissionDenied as 403."""
+    from sfa.api.views import as_drf_error
+
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if conflict and not hasattr(exc, "error_dict"):
+            raise Conflict(" ".join(exc.messages)) from exc
+        raise as_drf_error(exc) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc

@@ -8,36 +8,20 @@ policy's refusal 403; a row the user may not see 404.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from sfa.api.base import ScopedReadOnlyViewSet
-from sfa.api.views import as_drf_error
+from sfa.api.exceptions import service_errors
 from training import services
 from training.api import serializers as s
 from training.models import Assignment, Certification, Course, Override, Question, QuizAttempt, Responsibility
-
-
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """A service's ValidationError as 400 (field messages kept), its PermissionDenied as 403."""
-    try:
-        yield
-    except DjangoValidationError as exc:
-        raise as_drf_error(exc) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from exc
 
 
 class _Writes:
