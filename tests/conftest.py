@@ -10,6 +10,7 @@ from contacts.models import Purpose
 from contacts.services import account_create, contact_create, purpose_save
 from sfa.models import Role, User
 from tests.factories import DepartmentFactory, TeamFactory, UserFactory
+from tests.worker import celery_worker, real_worker, start_worker  # noqa: F401 (fixtures)
 
 
 @dataclass

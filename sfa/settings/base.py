@@ -154,7 +154,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    # Redis holds a task a worker took until the worker acknowledges it (after the task: acks_late). A worker
+    # killed whole (its host lost) never does: after the visibility timeout another worker's periodic sweep
+    # (about every 100 s) puts the task back on the queue. Keep the timeout above the longest task.
+    else {"visibility_timeout": env.int("SFA_BROKER_VISIBILITY_TIMEOUT", default=3600)}
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     for _key in ("data_folder_in", "processed_folder", "control_folder"):
