@@ -3,6 +3,7 @@
 ``CONFIGURATOR_RATE_LIMIT`` ("120/min") is counted in fixed windows in Django's cache, keyed by the
 client's address as ``sfa.auth.client_address`` reads it (behind our proxies: their X-Forwarded-For
 entry). With several web processes the cache must be shared (Redis) for the budget to be global.
+Another budget (the quote requests' hourly one) passes its own ``rate`` and ``scope`` to ``hit``.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h":
 PERIODS["day"] = 86400
 
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """ "120/min" -> (120, 60): requests allowed per period of seconds."""
+def parse_rate(rate: str, *, setting: str = "CONFIGURATOR_RATE_LIMIT") -> tuple[int, int]:
+    """ "120/min" -> (120, 60): requests allowed per period of seconds; ``setting`` names it in errors."""
     count, _, period = (rate or "").partition("/")
     try:
         allowed = int(count)
         seconds = PERIODS[period.strip().lower()]
     except (ValueError, KeyError):
         raise ImproperlyConfigured(
-            f"CONFIGURATOR_RATE_LIMIT={rate!r}: write it as a number of requests per s, min, hour or day, e.g. 120/min."
+            f"{setting}={rate!r}: write it as a number of requests per s, min, hour or day, e.g. 120/min."
         ) from None
     if allowed < 1:
-        raise ImproperlyConfigured(f"CONFIGURATOR_RATE_LIMIT={rate!r}: allow at least one request.")
+        raise ImproperlyConfigured(f"{setting}={rate!r}: allow at least one request.")
     return allowed, seconds
 
 
@@ -45,9 +46,16 @@ class Verdict:
     retry_after: int  # seconds until the window ends
 
 
-def hit(request, scope: str = "configurator") -> Verdict:
-    """Count one request of this client; not allowed once its budget for the current window is spent."""
-    allowed, period = parse_rate(settings.CONFIGURATOR_RATE_LIMIT)
+def hit(request, scope: str = "configurator", rate: str | None = None) -> Verdict:
+    """Count one request of this client; not allowed once its budget for the current window is spent.
+
+    ``rate`` ("10/hour") is the budget of this ``scope``, CONFIGURATOR_RATE_LIMIT when None; each scope
+    counts in its own keys, so a request counted in two scopes spends from both budgets.
+    """
+    if rate is None:
+        allowed, period = parse_rate(settings.CONFIGURATOR_RATE_LIMIT)
+    else:
+        allowed, period = parse_rate(rate, setting=f"rate limit {scope!r}")
     now = time.time()
     window = int(now // period)
     address = hashlib.sha256(client_address(request).encode()).hexdigest()[:24]

@@ -10,8 +10,8 @@ Reads only (``commissions.services.statement_compute`` writes). For each plan th
 3. the credits are priced in date order (``plan_math.price_credits``): category rate, tiers or base rate;
 4. SPIFs per unit; the cap;
 5. **clawbacks**: the ledger's ``cancelled`` / ``returned`` rows of orders the rep earned on take back a
-   share of what the order line earned (at the rates it earned at) when they come within the plan's
-   clawback window of the earning event.
+   share of what the order line was paid (at the rates it earned at, less its share of a capped month's cut)
+   when they come within the plan's clawback window of the earning event. Clawbacks come after the cap.
 """
 
 from __future__ import annotations
@@ -583,10 +583,11 @@ def _clawbacks(
         StatementLine.objects.filter(statement__rep=rep, plan=plan, order_line_id__in=line_ids)
         .exclude(statement_id=statement_id)
         .filter(rule__in=[*EARNING_RULES, Rule.CLAWBACK])
-        .values("order_line_id", "rule", "on", "units", "basis_amount", "amount")
+        .values("statement_id", "order_line_id", "rule", "on", "units", "basis_amount", "amount")
     )
     history += [
         {
+            "statement_id": None,  # the statement being computed
             "order_line_id": line.order_line_id,
             "rule": line.rule,
             "on": line.on,
@@ -597,6 +598,7 @@ def _clawbacks(
         for line in current
         if line.order_line_id in line_ids
     ]
+    paid_share = _paid_shares(plan, {h["statement_id"] for h in history} - {None}, current)
     quantity = dict(OrderLine.objects.filter(pk__in=line_ids).values_list("pk", "quantity"))
     out: list[StatementLine] = []
     for r in sorted(undo, key=lambda r: (r.on, r.entry_id)):
@@ -605,6 +607,9 @@ def _clawbacks(
         if not earned_rows:
             continue  # nothing was earned on the line: nothing to take back
         earned = money(sum((h["amount"] for h in earned_rows), ZERO))
+        # What the line was paid: its earnings less its share of the cap of the month they were in.
+        paid = money(sum((h["amount"] * paid_share.get(h["statement_id"], 1) for h in earned_rows), ZERO))
+        of_what = f"of {paid} paid ({earned} earned, capped)" if paid != earned else f"of {earned} earned"
         basis = sum((h["basis_amount"] for h in earned_rows if h["rule"] != Rule.SPIF), ZERO)
         units = (
             quantity.get(r.line_id, 0)
@@ -616,7 +621,7 @@ def _clawbacks(
         clawed_units = -sum(h["units"] for h in claws)
         last = max(h["on"] for h in earned_rows)
         days = (r.on - last).days
-        rate = (earned * HUNDRED / basis).quantize(Decimal("0.0001")) if basis else None
+        rate = (paid * HUNDRED / basis).quantize(Decimal("0.0001")) if basis else None
         if plan.clawback_days is None or days > plan.clawback_days:
             window = "no clawback" if plan.clawback_days is None else f"window {plan.clawback_days} days"
             line = _line(
@@ -631,7 +636,7 @@ def _clawbacks(
             )
         else:
             amount = plan_math.clawback_amount(
-                earned=earned, earned_units=units, clawed=clawed, clawed_units=clawed_units, units=r.units
+                earned=paid, earned_units=units, clawed=clawed, clawed_units=clawed_units, units=r.units
             )
             line = _line(
                 plan,
@@ -643,12 +648,13 @@ def _clawbacks(
                 amount=amount,
                 detail=(
                     f"{r.event.capitalize()} {days} days after it was earned: {r.units} of {units} units taken back "
-                    f"of {earned} earned" + _split_note(r.split_percent)
+                    f"{of_what}" + _split_note(r.split_percent)
                 )[:300],
             )
         out.append(line)
         history.append(
             {
+                "statement_id": None,
                 "order_line_id": r.line_id,
                 "rule": Rule.CLAWBACK,
                 "on": r.on,
@@ -658,3 +664,20 @@ def _clawbacks(
             }
         )
     return out
+
+
+def _paid_shares(plan: Plan, statement_ids: set[int], current: list[StatementLine]) -> dict[int | None, Decimal]:
+    """Per statement (None: the one being computed), the share of ``plan``'s earnings its cap let through.
+
+    A clawback takes back what a sale was paid, never more: in a capped month each sale was paid its
+    earnings times (cap / earned), the cap line's ``amount`` being ``cap - earned`` on a ``basis_amount``
+    of ``earned``. Months without a cap line paid in full (no entry: 1).
+    """
+    caps = [
+        (sid, basis, amount)
+        for sid, basis, amount in StatementLine.objects.filter(
+            statement_id__in=statement_ids, plan=plan, rule=Rule.CAP
+        ).values_list("statement_id", "basis_amount", "amount")
+    ]
+    caps += [(None, line.basis_amount, line.amount) for line in current if line.rule == Rule.CAP]
+    return {sid: (basis + amount) / basis for sid, basis, amount in caps if basis > 0}

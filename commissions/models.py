@@ -193,7 +193,15 @@ class Statement(models.Model):
     cap = models.DecimalField(default=Decimal("0"), help_text="What the caps took off (≤ 0)", **MONEY)
     clawback = models.DecimalField(default=Decimal("0"), **MONEY)
     adjustments = models.DecimalField(default=Decimal("0"), **MONEY)
-    total = models.DecimalField(default=Decimal("0"), **MONEY)
+    carried_in = models.DecimalField(
+        default=Decimal("0"), help_text="Negative balance of earlier months recovered here (≤ 0)", **MONEY
+    )
+    carried_out = models.DecimalField(
+        default=Decimal("0"), help_text="This month's negative balance, carried to the next statement (≥ 0)", **MONEY
+    )
+    total = models.DecimalField(
+        default=Decimal("0"), help_text="What payroll pays; a negative balance is carried forward instead", **MONEY
+    )
     summary = models.JSONField(default=list, blank=True, help_text="Per plan: basis, quota, attainment, tiers")
     computed_at = models.DateTimeField(null=True, blank=True)
     job = models.ForeignKey("sfa.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -240,6 +248,8 @@ class Rule(models.TextChoices):
     CAP = "cap", "Cap"
     CLAWBACK = "clawback", "Clawback"
     ADJUSTMENT = "adjustment", "Adjustment"
+    CARRY_IN = "carry_in", "Brought forward"  # earlier months' negative balance, recovered
+    CARRY_OUT = "carry_out", "Carried forward"  # this month's negative balance, to the next statement
 
 
 EARNING_RULES = (Rule.BASE, Rule.CATEGORY, Rule.TIER, Rule.SPIF)
@@ -260,7 +270,7 @@ class StatementLine(models.Model):
         PAYMENT = "payment", "Paid"
         CANCELLED = "cancelled", "Cancelled"
         RETURNED = "returned", "Returned"
-        PERIOD = "period", "Month"  # cap lines
+        PERIOD = "period", "Month"  # cap and carry lines
         MANUAL = "manual", "Manual"  # adjustments
 
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -228,17 +228,74 @@ def order_splits_set(*, order: Order, splits: Iterable[tuple[User, Any]], actor:
 
 
 def statement_totals(statement: Statement) -> None:
-    """Add up the statement's lines into its total fields (saved)."""
+    """Add up the statement's lines into its total fields (saved), carrying a negative balance forward.
+
+    Clawbacks, adjustments and an earlier month's negative balance come after the cap and may leave the month
+    below zero. Payroll never takes money back from a salary: a ``carry_out`` line brings the month to zero and
+    the rep's next statement recovers the amount from what it earns (``carry_in``, see ``statement_compute``).
+    """
+    statement.lines.filter(rule=Rule.CARRY_OUT).delete()
     sums = dict.fromkeys(Rule.values, ZERO)
     for rule, amount in statement.lines.values_list("rule", "amount"):
         sums[rule] += amount
+    balance = money(sum(sums.values(), ZERO))
+    if balance < 0:
+        StatementLine.objects.create(
+            statement=statement,
+            rule=Rule.CARRY_OUT,
+            event=StatementLine.Event.PERIOD,
+            on=calculator.month_end(statement.period),
+            basis_amount=balance,
+            amount=-balance,
+            detail=f"Negative balance of {balance} carried to the next statement",
+        )
+        sums[Rule.CARRY_OUT] = -balance
     statement.commission = money(sums[Rule.BASE] + sums[Rule.CATEGORY] + sums[Rule.TIER])
     statement.spif = money(sums[Rule.SPIF])
     statement.cap = money(sums[Rule.CAP])
     statement.clawback = money(sums[Rule.CLAWBACK])
     statement.adjustments = money(sums[Rule.ADJUSTMENT])
+    statement.carried_in = money(sums[Rule.CARRY_IN])
+    statement.carried_out = money(sums[Rule.CARRY_OUT])
     statement.total = money(sum(sums.values(), ZERO))
-    statement.save(update_fields=["commission", "spif", "cap", "clawback", "adjustments", "total"])
+    statement.save(
+        update_fields=["commission", "spif", "cap", "clawback", "adjustments", "carried_in", "carried_out", "total"]
+    )
+
+
+def _carry_in(statement: Statement) -> StatementLine | None:
+    """The line recovering what the rep's earlier statements carried forward and no statement recovered yet.
+
+    The balance is every carry line of the earlier months added up, so it stays right whatever order months are
+    computed and approved in: an earlier draft recomputed after this one was approved settles the difference
+    on the next open month (a positive line when more was recovered than is owed any more).
+    """
+    outstanding = money(
+        sum(
+            StatementLine.objects.filter(
+                statement__rep_id=statement.rep_id,
+                statement__period__lt=statement.period,
+                rule__in=[Rule.CARRY_IN, Rule.CARRY_OUT],
+            ).values_list("amount", flat=True),
+            ZERO,
+        )
+    )
+    if not outstanding:
+        return None
+    detail = (
+        f"Negative balance of earlier months recovered: {-outstanding}"
+        if outstanding > 0
+        else f"Recovered too much in earlier months: {-outstanding} returned"
+    )
+    return StatementLine(
+        statement=statement,
+        rule=Rule.CARRY_IN,
+        event=StatementLine.Event.PERIOD,
+        on=statement.period,
+        basis_amount=outstanding,
+        amount=-outstanding,
+        detail=detail,
+    )
 
 
 @transaction.atomic
@@ -252,7 +309,12 @@ def statement_compute(
 ) -> Statement | None:
     """Compute ``rep``'s statement for the month of ``period`` from the ledger: a draft's computed lines are
     replaced (its adjustments stay); an approved statement is locked and comes back unchanged. Returns None
-    when the rep is on no plan that month and has no statement yet."""
+    when the rep is on no plan that month and has no statement yet.
+
+    Safe under concurrency: the statement row is locked while its lines are replaced, and when two first
+    computes of one month race, the unique (rep, period) constraint lets one create the statement; the other
+    takes that statement and computes it again (with its id, so clawbacks do not count its lines twice).
+    """
     period = calculator.month_start(period)
     if actor is not None:
         require(actor, "add", Statement(rep=rep))
@@ -265,11 +327,19 @@ def statement_compute(
     if statement is None:
         if not month.summary:
             return None
-        statement = Statement.objects.create(rep=rep, period=period, currency=order_settings().base_currency)
+        try:
+            with transaction.atomic():  # a savepoint: the losing side of the race goes on in this transaction
+                statement = Statement.objects.create(rep=rep, period=period, currency=order_settings().base_currency)
+        except IntegrityError:
+            statement = Statement.objects.select_for_update().get(rep=rep, period=period)
+            if statement.is_locked:
+                return statement
+            month = calculator.month_compute(rep, period, statement_id=statement.pk, categories=categories)
     statement.lines.filter(is_computed=True).delete()
     for line in month.lines:
         line.statement = statement
-    StatementLine.objects.bulk_create(month.lines, batch_size=1000)
+    carried = _carry_in(statement)
+    StatementLine.objects.bulk_create([*month.lines, *([carried] if carried else [])], batch_size=1000)
     statement.credited = money(month.credited)
     statement.quota = month.quota
     statement.summary = [{k: v for k, v in plan.items() if k != "credited_amount"} for plan in month.summary]

@@ -80,8 +80,6 @@ def statements_compute(request: HttpRequest) -> HttpResponse:
 
 # --- Statements: one statement -------------------------------------------------------------------------------
 
-RULE_ORDER = [Rule.BASE, Rule.CATEGORY, Rule.TIER, Rule.SPIF, Rule.CAP, Rule.CLAWBACK, Rule.ADJUSTMENT]
-
 
 def _progress(plan: dict[str, Any]) -> dict[str, Any] | None:
     """The tier bar of one plan: a segment per tier (its share of the scale, how much of it the rep has filled)
@@ -134,9 +132,6 @@ def _statement_page(request: HttpRequest, statement: Statement, *, adjust_form=N
     own = request.user.pk == statement.rep_id and not request.user.is_admin
     draft = not statement.is_locked
     plans = [{**plan, "progress": _progress(plan), "plain": _plain(plan)} for plan in statement.summary]
-    by_rule = {rule: Decimal("0") for rule in RULE_ORDER}
-    for line in lines:
-        by_rule[line.rule] += line.amount
     context = {
         "statement": statement,
         "lines": lines,

@@ -8,18 +8,15 @@ reload shows the confirmation again instead of posting a second request.
 
 from __future__ import annotations
 
-import hashlib
-import time
-
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from catalog import ratelimit
 from catalog import selectors as catalog_selectors
 from catalog.forms import HONEYPOT_FIELD, posted_price_fields
 from catalog.models import Configuration, Product
@@ -44,17 +41,8 @@ def _refused(request: HttpRequest, product: Product, message: str) -> HttpRespon
 
 def new_request_retry_after(request: HttpRequest) -> int:
     """0 while this address may send another request this hour, else the seconds until it may."""
-    now = time.time()
-    window = int(now // 3600)
-    address = hashlib.sha256(client_address(request).encode()).hexdigest()[:24]
-    key = f"sfa:ratelimit:quote-request:{address}:{window}"
-    cache.add(key, 0, 3601)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, 3601)
-        count = 1
-    return 0 if count <= NEW_REQUESTS_PER_HOUR else max(1, int(3600 - now % 3600))
+    verdict = ratelimit.hit(request, scope="quote-request", rate=f"{NEW_REQUESTS_PER_HOUR}/hour")
+    return 0 if verdict.allowed else verdict.retry_after
 
 
 def _saved(slug: str, token: str) -> tuple[Product, Configuration]:

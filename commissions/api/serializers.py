@@ -71,6 +71,8 @@ STATEMENT_FIELDS = [
     "cap",
     "clawback",
     "adjustments",
+    "carried_in",
+    "carried_out",
     "total",
     "computed_at",
     "approved_by",

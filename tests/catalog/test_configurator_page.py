@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.test import RequestFactory
 
@@ -183,3 +184,15 @@ def test_the_rate_limit_counts_in_redis_in_one_round_trip(settings):
     other = RequestFactory().get("/", REMOTE_ADDR="192.0.2.45")
     assert ratelimit.hit(other, scope=scope).allowed
     client.delete(*client.keys(f"*ratelimit:{scope}:*"))
+
+
+def test_a_scope_with_its_own_rate_counts_its_own_budget(settings):
+    settings.CONFIGURATOR_RATE_LIMIT = "1/min"
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.46")
+    verdicts = [ratelimit.hit(request, scope="hourly", rate="3/hour") for _ in range(4)]
+    assert [v.allowed for v in verdicts] == [True, True, True, False]
+    assert 1 <= verdicts[-1].retry_after <= 3600
+    assert ratelimit.hit(request).allowed  # the configurator's budget was not spent by the other scope
+    assert not ratelimit.hit(request).allowed
+    with pytest.raises(ImproperlyConfigured, match="rate limit 'hourly'='3/fortnight'"):
+        ratelimit.hit(request, scope="hourly", rate="3/fortnight")

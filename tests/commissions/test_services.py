@@ -1,6 +1,7 @@
 """Statements computed from the real ledger: orders made and moved through the orders services, plans through
 commissions.services, and every figure checked against the order it comes from."""
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -222,6 +223,65 @@ def test_the_cap_takes_off_what_a_month_earns_above_it(org, shop, confirmed):
     assert cap.amount == D("-50.00") and statement.cap == D("-50.00") and statement.total == D("150.00")
 
 
+def test_clawbacks_come_after_the_cap_take_back_what_was_paid_and_a_negative_month_carries_forward(
+    org, shop, confirmed
+):
+    """docs/commissions.md "Cap, clawbacks and a negative month": the cap limits earnings; clawbacks and
+    adjustments are taken off the capped amount; a month left below zero pays 0 and the next statement recovers
+    the balance from what it earns."""
+    next_month = calculator.month_add(THIS_MONTH, 1)
+    make_plan(org, base_rate=D("10"), cap_amount=D("150"))
+    first = confirmed([(shop.aurora, 2)])  # earns 200, paid 150 under the cap
+    SalesEntry.objects.filter(order=first).update(on=LAST_MONTH)
+    last = compute(org.rep, LAST_MONTH)
+    assert (last.commission, last.cap, last.total) == (D("200.00"), D("-50.00"), D("150.00"))
+    confirmed([(shop.aurora, 3)])  # this month earns 300, capped at 150
+    states.order_cancel(order=first, actor=org.rep, reason="Customer withdrew")
+    now = compute(org.rep)
+    (claw,) = lines(now, rule=Rule.CLAWBACK)
+    # Back what the sale was paid (200 × 150/200), not what it earned before the cap: the rep never got 200.
+    assert claw.amount == D("-150.00") and "150.00 paid (200.00 earned, capped)" in claw.detail
+    # After the cap: the capped 150 less the clawback (before the cap the month would still pay 150).
+    assert (now.cap, now.clawback, now.total, now.carried_out) == (D("-150.00"), D("-150.00"), D("0.00"), 0)
+    services.statement_adjust(statement=now, amount="-40", note="Demo car damaged", actor=org.manager)
+    now.refresh_from_db()
+    (out,) = lines(now, rule=Rule.CARRY_OUT)
+    assert out.amount == D("40.00") and now.carried_out == D("40.00") and now.total == 0  # payroll pays 0
+    assert compute(org.rep).carried_out == D("40.00")  # recomputing keeps one carry line
+    later = confirmed([(shop.aurora, 1)])  # next month earns 100
+    SalesEntry.objects.filter(order=later).update(on=next_month)
+    following = compute(org.rep, next_month)
+    (recovered,) = lines(following, rule=Rule.CARRY_IN)
+    assert recovered.amount == D("-40.00") and following.carried_in == D("-40.00") and following.total == D("60.00")
+    assert compute(org.rep, next_month).total == D("60.00")  # recovered once, however often it is computed
+    # Nothing lost or paid twice: 150 + 0 + 60 = (200 - 50) + (300 - 150 - 150 - 40) + 100.
+    assert sum(Statement.objects.filter(rep=org.rep).values_list("total", flat=True)) == D("210.00")
+
+
+def test_a_balance_is_recovered_over_as_many_months_as_it_takes(org, shop, confirmed):
+    make_plan(org, base_rate=D("10"))
+    SalesEntry.objects.filter(order=confirmed([(shop.aurora, 1)])).update(on=LAST_MONTH)
+    services.statement_adjust(
+        statement=compute(org.rep, LAST_MONTH), amount="-250", note="Advance paid in cash", actor=org.manager
+    )
+    assert Statement.objects.get(period=LAST_MONTH).carried_out == D("150.00")
+    confirmed([(shop.aurora, 1)])
+    now = compute(org.rep)
+    assert (now.carried_in, now.carried_out, now.total) == (D("-150.00"), D("50.00"), 0)
+    services.statement_approve(statement=now, actor=org.manager)
+    next_month = calculator.month_add(THIS_MONTH, 1)
+    SalesEntry.objects.filter(order=confirmed([(shop.aurora, 1)])).update(on=next_month)
+    following = compute(org.rep, next_month)
+    assert (following.carried_in, following.total) == (D("-50.00"), D("50.00"))
+    # The earlier month, still a draft, is corrected after this one was approved: the next open month settles it.
+    last = Statement.objects.get(period=LAST_MONTH)
+    services.statement_adjust(statement=last, amount="100", note="Advance partly repaid", actor=org.manager)
+    assert compute(org.rep, LAST_MONTH).carried_out == D("50.00")
+    following = compute(org.rep, next_month)
+    assert following.carried_in == D("50.00") and following.total == D("150.00")  # 100 recovered too much, returned
+    assert sum(Statement.objects.filter(rep=org.rep).values_list("total", flat=True)) == D("150.00")  # 300 - 250 + 100
+
+
 # --- clawbacks --------------------------------------------------------------------------------------------------------
 
 
@@ -364,6 +424,73 @@ def test_the_job_computes_every_month_in_order_and_is_safe_to_run_twice(
     assert Job.objects.filter(kind=services.JOB_KIND).count() == 2
     with pytest.raises(PermissionDenied):
         services.statements_compute_start(actor=org.rep, first=LAST_MONTH, last=THIS_MONTH)
+
+
+@pytest.mark.parametrize("status", [Statement.Status.DRAFT, Statement.Status.APPROVED])
+def test_a_first_compute_that_loses_the_race_to_create_the_statement_takes_the_winners(
+    org, shop, confirmed, monkeypatch, status
+):
+    """Two first computes of one month both read "no statement yet"; the unique (rep, period) constraint lets one
+    create it and the other goes on with that statement instead of failing or making a second one."""
+    make_plan(org)
+    confirmed([(shop.aurora, 1)])
+    real = calculator.month_compute
+    seen = []
+
+    def racing(rep, period, **kwargs):
+        seen.append(kwargs["statement_id"])
+        if len(seen) == 1:  # the other compute commits its statement between our read and our insert
+            other = Statement.objects.create(rep=rep, period=period, status=status)
+            StatementLine.objects.create(statement=other, rule=Rule.BASE, event="booked", on=period, amount=D("99"))
+        return real(rep, period, **kwargs)
+
+    monkeypatch.setattr(calculator, "month_compute", racing)
+    statement = compute(org.rep)
+    assert Statement.objects.filter(rep=org.rep).count() == 1 and statement == Statement.objects.get(rep=org.rep)
+    if status == Statement.Status.APPROVED:
+        assert seen == [None] and statement.is_locked and statement.total == 0  # locked: left as the winner made it
+    else:
+        assert seen == [None, statement.pk]  # computed again with its id (clawbacks must not count its lines)
+        assert statement.total == D("30.00") and statement.lines.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_computes_make_one_statement(org, shop, confirmed, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time (BEGIN IMMEDIATE): the race cannot happen there")
+    make_plan(org)
+    confirmed([(shop.aurora, 1)])
+    real = calculator.month_compute
+    barrier = threading.Barrier(2, timeout=20)
+    waited = threading.local()
+
+    def in_step(rep, period, **kwargs):
+        if not getattr(waited, "done", False):  # both computes have read "no statement yet" before either writes
+            waited.done = True
+            barrier.wait()
+        return real(rep, period, **kwargs)
+
+    monkeypatch.setattr(calculator, "month_compute", in_step)
+    results: list = []
+
+    def run() -> None:
+        try:
+            results.append(compute(org.rep).pk)
+        except Exception as exc:  # reported by the assertion below
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    statement = Statement.objects.get(rep=org.rep)
+    assert results == [statement.pk, statement.pk], results
+    assert statement.total == D("30.00") and statement.lines.count() == 1
 
 
 def test_the_ledger_rebuild_keeps_statement_lines_pointing_at_their_rows(org, shop, confirmed):

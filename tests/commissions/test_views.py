@@ -124,6 +124,22 @@ def test_payroll_and_lines_csv_follow_the_statements_the_user_sees(login, org, s
     assert {r[0] for r in everyone[1:]} == {"rep", "rep_b", "rep_other"}
 
 
+def test_a_negative_month_shows_its_carried_balance_on_the_page_and_in_payroll(login, org, statements):
+    services.statement_adjust(statement=statements["mine"], amount="-50", note="Advance", actor=org.manager)
+    client = login(org.manager)
+    page = client.get(reverse("commissions:statement-detail", args=[statements["mine"].pk])).content.decode()
+    assert "Carried forward" in page and "Negative balance of -20.00 carried to the next statement" in page
+    payroll = client.get(reverse("commissions:export-payroll"))
+    rows = list(csv.reader(io.StringIO(b"".join(payroll.streaming_content).decode())))
+    row = dict(zip(rows[0], next(r for r in rows[1:] if r[0] == "rep"), strict=True))
+    assert (row["adjustments"], row["carried_in"], row["carried_out"], row["total"]) == (
+        "-50.00",
+        "0.00",
+        "20.00",
+        "0.00",
+    )
+
+
 def test_plans_are_for_managers_and_admins(login, org):
     assert login(org.rep).get(reverse("commissions:plan-list")).status_code == 403
     client = login(org.manager)

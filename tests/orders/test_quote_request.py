@@ -289,6 +289,10 @@ def test_new_requests_per_address_are_limited_too(org, saved, client, monkeypatc
     assert client.post(form_url(saved), FORM).status_code == 302
     refused = client.post(form_url(saved), {**FORM, "email": "someone.else@example.org"})
     assert refused.status_code == 429 and Quote.objects.count() == 1
+    assert "Please slow down" in refused.content.decode() and 1 <= int(refused["Retry-After"]) <= 3600
+    # the API spends from the same hourly budget of the address
+    api = _api_post(client, saved.product.slug, {"configuration": saved.token, "name": "C W", "email": "c@example.org"})
+    assert api.status_code == 429 and 1 <= int(api["Retry-After"]) <= 3600
     other = Client(REMOTE_ADDR="10.0.0.9")
     assert other.post(form_url(saved), {**FORM, "email": "third@example.org"}).status_code == 302
 
