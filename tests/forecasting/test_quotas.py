@@ -148,3 +148,44 @@ def test_a_new_adjustment_supersedes_and_the_history_stays(org):
     assert list(adjustment_list(actor=org.rep_b)) == []
     assert list(adjustment_list(actor=org.manager_b)) == []
     assert Adjustment.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_saving_overlapping_quotas_at_once_store_one(org, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    from forecasting import services_pipeline
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time (BEGIN IMMEDIATE): the race cannot happen there")
+    barrier = threading.Barrier(2, timeout=20)
+    real = services_pipeline._check_quota_period
+
+    def in_step(start, end):  # both saves have passed their checks before either reads for overlaps
+        real(start, end)
+        barrier.wait()
+
+    monkeypatch.setattr(services_pipeline, "_check_quota_period", in_step)
+    results: list = []
+
+    def save(actor, start, end) -> None:
+        try:
+            results.append(quota_create(actor=actor, user=org.rep, amount=1000, period_start=start, period_end=end))
+        except ValidationError as exc:
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=save, args=(org.manager, date(2026, 1, 1), date(2026, 6, 30))),
+        threading.Thread(target=save, args=(org.director, date(2026, 4, 1), date(2026, 9, 30))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert Quota.objects.filter(user=org.rep).count() == 1
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(refused) == 1 and "has a quota for" in str(refused[0]), results
