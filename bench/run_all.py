@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.run_all                # every benchmark at its own default size (an hour or more)
 
 Each benchmark runs as its own process (as one would run it by hand), one after the other, with a time limit.
-The in-process ones (contacts, duplicates, orders, catalog, leads import, forecast dashboards) write their
+The in-process ones (contacts, duplicates, orders, catalog, leads import, forecast dashboards, forecast runs
+through Celery workers) write their
 figures with ``--json``; the configurator under load and the forecast engine are read from their Markdown
 results. The table gives, per operation, median and p95, the median of the bare SQL behind it where the
 benchmark replays it (*Django / SQL*: what Django, serialisation and templates add), the benchmark's own
@@ -40,6 +41,7 @@ SERVER = "postgres://postgres@127.0.0.1:5432"
 QUICK_DB = "sfa_bench_h10_quick"
 QUICK_IMPORT_DB = "sfa_bench_import_h10"
 QUICK_LOAD_DB = "sfa_bench_h10_load"
+QUICK_RUNS_DB = "sfa_bench_h8_runs_quick"
 
 
 @dataclass
@@ -89,6 +91,13 @@ def benches(database_url: str, quick: bool) -> list[Bench]:
             ["--seconds", "60"],
             ["--seconds", "10", "--database-url", f"{server}/{QUICK_LOAD_DB}"],
             reader="configurator_load",
+        ),
+        Bench(
+            "forecast_runs",
+            "#8 forecast runs",
+            "bench.forecast_runs_bench",
+            ["--database-url", f"{server}/sfa_bench_h8_runs"],
+            ["--series", "300", "--repeats", "1", "--database-url", f"{server}/{QUICK_RUNS_DB}"],
         ),
         Bench(
             "forecast", "#8 forecast engine", "bench.forecast_bench", [], ["--quick"], reader="forecast", timeout=5400
@@ -399,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             outcomes.append(run_bench(bench, args, workdir))
     finally:
         if args.quick and not args.keep:
-            for name in (args.database_url.rsplit("/", 1)[1], QUICK_IMPORT_DB, QUICK_LOAD_DB):
+            for name in (args.database_url.rsplit("/", 1)[1], QUICK_IMPORT_DB, QUICK_LOAD_DB, QUICK_RUNS_DB):
                 if name.startswith("sfa_bench"):
                     psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     text = report(outcomes, args, started, loads)
