@@ -1,7 +1,28 @@
-"""Request middleware: pages need a login unless their view says otherwise; a NUL in a query string is a 400."""
+"""Request middleware: pages need a login unless their view says otherwise; a NUL in a query string is a 400;
+a database that cannot be reached is a 503 with Retry-After, not a 500."""
+
+import logging
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
-from django.http import HttpResponseBadRequest
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+# What a lost database connection raises: refused or dropped (PostgreSQL restarting, failing over), closed
+# under us (InterfaceError), or a lock or statement timeout. All are transient: asking to retry is right.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_UNAVAILABLE = "The database is unavailable; try again in a few seconds."
+DATABASE_RETRY_AFTER = 5  # seconds, sent as Retry-After
+
+
+def log_database_unavailable(request, exc: Exception) -> None:
+    """One warning line per request that met the outage (no traceback: an outage fails every request)."""
+    detail = " ".join(str(exc).split()) or "no message"
+    logger.warning(
+        "Database unavailable, answered 503: %s %s: %s: %s", request.method, request.path, type(exc).__name__, detail
+    )
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
@@ -34,3 +55,41 @@ class RejectNulBytesMiddleware:
         ):
             return HttpResponseBadRequest("A query parameter contains a NUL character.", content_type="text/plain")
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A database error of the outage kind (``DATABASE_UNAVAILABLE_ERRORS``) answers 503 with ``Retry-After``.
+
+    Pages get templates/503.html (self-contained: rendering it needs no database), /api/ paths the JSON
+    ``{"detail": ...}`` that DRF's handler (sfa.api.exceptions) gives the API views it reaches first. Any other
+    database error (an IntegrityError is a bug or a race to fix) stays a 500. The connection that failed is
+    dropped at the end of the request (CONN_HEALTH_CHECKS), so the next one reconnects: no app restart.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Django sends an exception raised by a later middleware's process_view straight to the 500 page,
+        # past every process_exception; LoginRequiredMiddleware (next) is where a page first reads the session
+        # and the user. Load them here instead, where an outage can still be answered (lazy, kept on the
+        # request: no extra query).
+        try:
+            request.user.is_authenticated  # noqa: B018 - evaluated for its database reads
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            return self.process_exception(request, exc)
+        return None
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            return None
+        log_database_unavailable(request, exception)
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503)
+        else:
+            response = HttpResponse(render_to_string("503.html", {"message": DATABASE_UNAVAILABLE}), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response

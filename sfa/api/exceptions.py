@@ -6,6 +6,9 @@ a view into the same 400 with field messages that ``as_drf_error`` gives; Django
 403 in DRF's own handler. ``service_errors`` does the same inside a view, and can answer 409 instead for
 a refusal of the record's state. Apps with more to map (contacts' field names, orders' transitions) wrap
 it in their own.
+
+A lost database connection (``sfa.middleware.DATABASE_UNAVAILABLE_ERRORS``) is the same 503 with
+``Retry-After`` and ``{"detail": ...}`` that ``sfa.middleware.DatabaseUnavailableMiddleware`` answers for pages.
 """
 
 from collections.abc import Iterator
@@ -17,6 +20,13 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.views import exception_handler
 
+from sfa.middleware import (
+    DATABASE_RETRY_AFTER,
+    DATABASE_UNAVAILABLE,
+    DATABASE_UNAVAILABLE_ERRORS,
+    log_database_unavailable,
+)
+
 
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -24,8 +34,18 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
+class DatabaseUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE
+    default_code = "database_unavailable"
+    wait = DATABASE_RETRY_AFTER  # DRF's handler sends it as Retry-After
+
+
 def api_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        log_database_unavailable(context["request"], exc)
+        exc = DatabaseUnavailable()
+    elif isinstance(exc, DjangoValidationError):
         from sfa.api.views import as_drf_error
 
         exc = as_drf_error(exc)

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sfa.middleware.DatabaseUnavailableMiddleware",  # before LoginRequired: it reads the session first
     "sfa.middleware.LoginRequiredMiddleware",
 ]
 
