@@ -524,25 +524,7 @@ class DeliveryStat(models.Model):
         return f"{self.month:%Y-%m} {self.product_id} {self.owner_id}: {self.on_time}/{self.deliveries} on time"
 
 
-# --- Idempotent API creates and historical imports -----------------------------------------------------
-
-
-class IdempotencyKey(models.Model):
-    """The answer to a POST that carried an ``Idempotency-Key`` header, replayed when the same POST comes again."""
-
-    key = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    endpoint = models.CharField(max_length=200)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    response = models.JSONField(null=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "endpoint", "key"], name="idempotency_key_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.endpoint} {self.key}"
+# --- Historical imports --------------------------------------------------------------------------------
 
 
 class OrderImport(models.Model):

@@ -1,4 +1,4 @@
-"""Periodic order jobs (scheduled in ``CELERY_BEAT_SCHEDULE``): at-risk flags, quote expiry, old idempotency keys.
+"""Periodic order jobs (scheduled in ``CELERY_BEAT_SCHEDULE``): at-risk flags, quote expiry.
 
 Thin: each calls one service, which is safe to run twice.
 """
@@ -18,10 +18,3 @@ def flag_at_risk() -> int:
 @shared_task(name="orders.expire_quotes")
 def expire_quotes() -> int:
     return quotes_expire()
-
-
-@shared_task(name="orders.purge_idempotency_keys")
-def purge_idempotency_keys() -> int:
-    from orders.api.idempotency import idempotency_keys_purge
-
-    return idempotency_keys_purge()

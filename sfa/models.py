@@ -1,4 +1,5 @@
-"""Core records: people (departments, teams, users with a role), the audit trail and background jobs."""
+"""Core records: people (departments, teams, users with a role), the audit trail, background jobs and the
+stored answers of idempotent API requests."""
 
 import uuid
 
@@ -7,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Department(models.Model):
@@ -165,3 +167,24 @@ class Job(models.Model):
         if self.started_at is None:
             return None
         return (self.finished_at or self.heartbeat_at or self.started_at) - self.started_at
+
+
+class IdempotencyKey(models.Model):
+    """The answer to a POST that carried an ``Idempotency-Key`` header, replayed when the same POST comes again.
+
+    Shared by every app's API (sfa.api.idempotency): one row per user, endpoint and key.
+    """
+
+    key = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "endpoint", "key"], name="sfa_idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

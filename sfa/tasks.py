@@ -1,9 +1,10 @@
-"""Core background jobs: the audit export and job housekeeping. Thin: they call services."""
+"""Core background jobs: the audit export, job housekeeping and old idempotency keys. Thin: they call services."""
 
 from datetime import timedelta
 
 from celery import shared_task
 
+from sfa.api.idempotency import idempotency_keys_purge
 from sfa.diagnostics import selftest_run
 from sfa.exports import audit_export_run
 from sfa.jobs import JobRun, job_task, jobs_fail_stale
@@ -22,3 +23,8 @@ def selftest(run: JobRun) -> dict:
 @shared_task(name="sfa.jobs_housekeeping")
 def jobs_housekeeping() -> int:
     return jobs_fail_stale(older_than=timedelta(hours=2))
+
+
+@shared_task(name="sfa.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    return idempotency_keys_purge()

@@ -2,6 +2,8 @@
 
 Rows come from contacts.selectors (scoped by the requesting user); every write goes through
 contacts.services; the model policies decide who may do what (sfa.api.permissions.PolicyPermission).
+Creates of accounts, contacts, touches and follow-ups accept an ``Idempotency-Key`` header
+(sfa.api.idempotency): a client that retries after a timeout or a 503 never stores the record twice.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from contacts.services import (
 )
 from sfa.api.base import ScopedModelViewSet, ScopedReadOnlyViewSet
 from sfa.api.exceptions import Conflict
+from sfa.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from sfa.api.views import as_drf_error
 from sfa.services import model_delete
 
@@ -189,7 +192,12 @@ class AccountApi(ServiceViewSet):
     def get_queryset(self) -> QuerySet[Account]:
         return account_list(actor=self.request.user).annotate(contact_count=Count("contacts"))
 
-    @extend_schema(request=s.AccountInputSerializer, responses={201: s.AccountSerializer})
+    @extend_schema(
+        request=s.AccountInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: s.AccountSerializer, **IDEMPOTENCY_RESPONSES},
+    )
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = self.validated(s.AccountInputSerializer)
         try:
@@ -391,11 +399,14 @@ class ContactApi(ServiceViewSet):
 
     @extend_schema(
         request=s.ContactInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: s.ContactSerializer,
             409: OpenApiResponse(s.DuplicateRefusalSerializer, description="The same person may exist already."),
+            **IDEMPOTENCY_RESPONSES,
         },
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = self.validated(s.ContactInputSerializer)
         given = data.service_kwargs()
@@ -537,12 +548,15 @@ class TouchApi(ServiceViewSet):
 
     @extend_schema(
         request=s.TouchInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: s.TouchSerializer,
             403: OpenApiResponse(s.GuardRefusalSerializer, description="Refused: the user may not override."),
             409: OpenApiResponse(s.GuardRefusalSerializer, description="Repeat with an override_reason."),
+            **IDEMPOTENCY_RESPONSES,
         },
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = self.validated(s.TouchInputSerializer)
         try:
@@ -632,7 +646,12 @@ class FollowUpApi(ServiceViewSet):
     def policy_action(self) -> str | None:
         return "change" if self.action == "close" else None
 
-    @extend_schema(request=s.FollowUpInputSerializer, responses={201: s.FollowUpSerializer})
+    @extend_schema(
+        request=s.FollowUpInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: s.FollowUpSerializer, **IDEMPOTENCY_RESPONSES},
+    )
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = self.validated(s.FollowUpInputSerializer)
         with service_errors():

@@ -4,7 +4,7 @@ Rows come scoped by the requesting user (sfa.api.base); every write goes through
 orders.states or orders.stock, which check the policy again, run in one transaction and audit. An
 illegal transition (``orders.states.TransitionError``) or a stale ``version`` answers 409 with the
 service's message; bad input 400 naming the field; a row the user may not see 404, one they may see but
-not change 403. Creates and transitions accept an ``Idempotency-Key`` header (orders.api.idempotency).
+not change 403. Creates and transitions accept an ``Idempotency-Key`` header (sfa.api.idempotency).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from rest_framework.routers import DefaultRouter
 
 from orders import selectors, services, states, stock
 from orders.api import serializers as s
-from orders.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from orders.models import Order, Quote, StockLevel, Warehouse
 from orders.payments import order_payment_record, payment_list
 from sfa.api.base import ScopedReadOnlyViewSet
 from sfa.api.exceptions import Conflict
+from sfa.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from sfa.api.views import as_drf_error
 from sfa.filters import IdFilter
 from sfa.permissions import scoped

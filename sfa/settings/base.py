@@ -190,7 +190,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "orders-flag-at-risk": {"task": "orders.flag_at_risk", "schedule": crontab(hour=6, minute=30)},
     "orders-expire-quotes": {"task": "orders.expire_quotes", "schedule": crontab(hour=0, minute=20)},
-    "orders-purge-idempotency-keys": {"task": "orders.purge_idempotency_keys", "schedule": crontab(hour=4, minute=10)},
+    "sfa-purge-idempotency-keys": {"task": "sfa.purge_idempotency_keys", "schedule": crontab(hour=4, minute=10)},
     # The 1st of the month: last month's commission statements (ready for approval) and the new month's drafts.
     "commissions-compute-monthly": {
         "task": "commissions.compute_monthly",

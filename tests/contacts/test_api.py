@@ -1,16 +1,20 @@
-"""The contacts API over HTTP: scoping by role, phone normalisation, the outreach guard, CSV and vCard."""
+"""The contacts API over HTTP: scoping by role, phone normalisation, the outreach guard, idempotent creates,
+CSV and vCard."""
 
 import csv
 import io
 from datetime import date, timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
+from contacts.api import serializers
 from contacts.api.views import vcard_fold
 from contacts.models import Account, ChannelConsent, Contact, FollowUp, GuardLog, GuardRule, Purpose, Touch
 from contacts.normalize import PhoneError, phone_e164
 from contacts.services import consent_set
+from sfa.models import IdempotencyKey
 from tests.contacts.factories import (
     AccountFactory,
     ContactFactory,
@@ -384,6 +388,133 @@ def test_only_admins_delete_touches(org, api):
     assert api(org.rep).delete(f"/api/touches/{touch.pk}/").status_code == 403
     assert api(org.admin).delete(f"/api/touches/{touch.pk}/").status_code == 204
     assert not Touch.objects.exists()
+
+
+# --- Idempotent creates (Idempotency-Key) ------------------------------------------------------------
+
+
+def test_a_touch_retried_with_its_key_is_stored_once_and_the_answer_replayed(org, api):
+    contact = ContactFactory(owner=org.rep)
+    body = _touch(contact, PurposeFactory(rule=None), notes="Asked for the brochure")
+    client = api(org.rep)
+    first = client.post("/api/touches/", body, format="json", headers={"Idempotency-Key": "touch-1"})
+    retry = client.post("/api/touches/", body, format="json", headers={"Idempotency-Key": "touch-1"})
+
+    assert first.status_code == retry.status_code == 201, (first.json(), retry.json())
+    assert retry.json() == first.json()
+    assert retry.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    assert list(Touch.objects.values_list("pk", flat=True)) == [first.json()["id"]]
+    stored = IdempotencyKey.objects.get()
+    assert (stored.user, stored.endpoint, stored.key, stored.status_code) == (
+        org.rep,
+        "POST /api/touches/",
+        "touch-1",
+        201,
+    )
+
+
+def test_a_touch_key_reused_with_another_body_is_422_and_stores_nothing_more(org, api):
+    contact = ContactFactory(owner=org.rep)
+    purpose = PurposeFactory(rule=None)
+    client = api(org.rep)
+    headers = {"Idempotency-Key": "touch-2"}
+    assert client.post("/api/touches/", _touch(contact, purpose), format="json", headers=headers).status_code == 201
+
+    changed = client.post("/api/touches/", _touch(contact, purpose, notes="Other"), format="json", headers=headers)
+    assert changed.status_code == 422, changed.json()
+    assert "touch-2" in changed.json()["detail"] and "different request body" in changed.json()["detail"]
+    assert Touch.objects.count() == 1
+
+
+def test_another_user_with_the_same_key_makes_their_own_touch(org, api):
+    contact = ContactFactory(owner=org.rep)
+    body = _touch(contact, PurposeFactory(rule=None))
+    headers = {"Idempotency-Key": "touch-3"}
+    mine = api(org.rep).post("/api/touches/", body, format="json", headers=headers)
+    theirs = api(org.rep_b).post("/api/touches/", body, format="json", headers=headers)
+
+    assert mine.status_code == theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs.headers and theirs.json()["id"] != mine.json()["id"]
+    assert sorted(Touch.objects.values_list("user__username", flat=True)) == ["rep", "rep_b"]
+    assert IdempotencyKey.objects.count() == 2
+
+
+@pytest.fixture
+def answer_fails_once(monkeypatch):
+    """The touch's answer (read back after the touch was saved) loses the database once, as in a restart."""
+    real = serializers.TouchSerializer.to_representation
+    failures = []
+
+    def to_representation(self, instance):
+        if not failures:
+            failures.append(instance.pk)
+            assert Touch.objects.filter(pk=instance.pk).exists()  # the touch was written before the answer
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(self, instance)
+
+    monkeypatch.setattr(serializers.TouchSerializer, "to_representation", to_representation)
+    return failures
+
+
+def test_a_touch_whose_answer_loses_the_database_is_503_and_stored_once_on_retry(org, api, answer_fails_once):
+    contact = ContactFactory(owner=org.rep)
+    body = _touch(contact, PurposeFactory(rule=None))
+    client = api(org.rep)
+    headers = {"Idempotency-Key": "touch-4"}
+
+    lost = client.post("/api/touches/", body, format="json", headers=headers)
+    assert lost.status_code == 503 and lost["Retry-After"] == "5", lost.content[:300]
+    assert len(answer_fails_once) == 1, "the answer never failed: the test proves nothing"
+    # The touch and the key were written in one transaction that rolled back: nothing is stored.
+    assert not Touch.objects.exists() and not IdempotencyKey.objects.exists()
+
+    retry = client.post("/api/touches/", body, format="json", headers=headers)
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers, retry.content[:300]
+    again = client.post("/api/touches/", body, format="json", headers=headers)
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == retry.json()
+    assert list(Touch.objects.values_list("pk", flat=True)) == [retry.json()["id"]]
+
+
+def test_without_a_key_the_lost_answer_leaves_the_touch_stored(org, api, answer_fails_once):
+    """The gap the key closes: the touch commits before its answer, so a blind retry would store it twice."""
+    contact = ContactFactory(owner=org.rep)
+    lost = api(org.rep).post("/api/touches/", _touch(contact, PurposeFactory(rule=None)), format="json")
+    assert lost.status_code == 503
+    assert Touch.objects.filter(pk=answer_fails_once[0]).exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "model", "body"),
+    [
+        ("/api/accounts/", Account, lambda contact: {"name": "Idempotent Ltd"}),
+        ("/api/contacts/", Contact, lambda contact: {"first_name": "Ida", "last_name": "Empotent"}),
+        (
+            "/api/followups/",
+            FollowUp,
+            lambda contact: {"contact": contact.pk, "due": date.today().isoformat(), "note": "Call back"},
+        ),
+    ],
+    ids=["accounts", "contacts", "followups"],
+)
+def test_the_other_creates_are_idempotent_too(org, api, url, model, body):
+    contact = ContactFactory(owner=org.rep)
+    before = model.objects.count()
+    client = api(org.rep)
+    first = client.post(url, body(contact), format="json", headers={"Idempotency-Key": "k"})
+    retry = client.post(url, body(contact), format="json", headers={"Idempotency-Key": "k"})
+
+    assert first.status_code == retry.status_code == 201, first.json()
+    assert retry.json() == first.json() and retry.headers.get("Idempotent-Replayed") == "true"
+    assert model.objects.count() == before + 1
+
+
+def test_the_schema_documents_the_idempotency_key_on_the_creates(org, api):
+    paths = api(org.rep).get("/api/schema/", {"format": "json"}).json()["paths"]
+    for path in ("/api/touches/", "/api/accounts/", "/api/contacts/", "/api/followups/"):
+        create = paths[path]["post"]
+        assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in create["parameters"]), path
+        assert "422" in create["responses"], path
 
 
 # --- CSV export and vCard ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -18,8 +19,10 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
 from catalog.models import Product
-from orders.api.idempotency import IDEMPOTENCY_KEY_TTL, idempotency_keys_purge
-from orders.models import IdempotencyKey, Order, OrderEvent, Quote, StockLevel, Warehouse
+from orders.models import Order, OrderEvent, Quote, StockLevel, Warehouse
+from sfa.api.idempotency import IDEMPOTENCY_KEY_TTL, idempotency_keys_purge
+from sfa.celery import app
+from sfa.models import IdempotencyKey
 from tests.catalog.factories import PriceFactory, PriceListFactory, ProductFactory
 from tests.orders.factories import (
     OrderFactory,
@@ -518,6 +521,17 @@ def test_keys_are_purged_after_a_day_and_an_expired_key_counts_as_new(org, api, 
         "/api/orders/", _order_body(acme, shop), format="json", headers={"Idempotency-Key": "x" * 101}
     )
     assert too_long.status_code == 400 and "Idempotency-Key" in too_long.json()
+
+
+def test_the_daily_purge_is_a_beat_task_of_sfa(org, api, acme, shop):
+    entry = settings.CELERY_BEAT_SCHEDULE["sfa-purge-idempotency-keys"]
+    assert entry["task"] == "sfa.purge_idempotency_keys"
+    headers = {"Idempotency-Key": "daily"}
+    assert api(org.rep).post("/api/orders/", _order_body(acme, shop), format="json", headers=headers).status_code == 201
+    assert app.tasks["sfa.purge_idempotency_keys"].delay().get() == 0  # eager in tests: runs the purge
+    IdempotencyKey.objects.update(created_at=timezone.now() - IDEMPOTENCY_KEY_TTL - timedelta(minutes=1))
+    assert app.tasks["sfa.purge_idempotency_keys"].delay().get() == 1
+    assert not IdempotencyKey.objects.exists() and Order.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,9 +1,17 @@
 """Idempotent POSTs: a client that sends an ``Idempotency-Key`` header may retry safely.
 
-The first request with a key stores its status code and body (``orders.models.IdempotencyKey``, one row
+Shared by every app's API (orders' creates and transitions, contacts' creates): apply ``@idempotent`` to the
+view method and add ``IDEMPOTENCY_KEY_PARAMETER`` / ``IDEMPOTENCY_RESPONSES`` to its ``extend_schema``.
+
+The first request with a key stores its status code and body (``sfa.models.IdempotencyKey``, one row
 per user, endpoint and key, with a hash of the request body). A retry with the same key and body gets
 the stored answer again and does nothing else, so a timeout on "create order" never makes two orders;
 the same key with another body is refused with 422, because the client is reusing a key by mistake.
+
+The view runs, and its answer is built, inside the transaction that stores the key: a write that commits
+has its answer committed with it. When the connection is lost before the commit (a PostgreSQL restart:
+503), nothing was stored, key included, and the retry runs the request again; when it is lost during the
+commit itself, the retry finds either nothing or the stored answer. Either way the write happens once.
 
 Two concurrent requests with one key must not both run: the key row is inserted *first*, inside the
 transaction that then runs the view, and the unique constraint makes the second insert wait for the
@@ -11,7 +19,7 @@ first transaction (PostgreSQL row lock on the index entry; SQLite's write lock, 
 IMMEDIATE) and then fail, after which the second request replays the first one's answer.
 
 Keys older than ``IDEMPOTENCY_KEY_TTL`` (24 h) no longer count; ``idempotency_keys_purge()`` deletes
-them (run it daily from the beat schedule or a management command).
+them (daily, from the beat schedule: ``sfa.purge_idempotency_keys`` in sfa.tasks).
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders.models import IdempotencyKey
+from sfa.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
