@@ -190,7 +190,8 @@ class Probe(threading.Thread):
 def restart_postgres() -> tuple[str, float, float]:
     """Restart the server: the command that did it, and when it started and ended (time.monotonic)."""
     commands = []
-    versions = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(x) for x in v.split(".") if x.isdigit()])
+    found = os.listdir("/etc/postgresql") if os.path.isdir("/etc/postgresql") else []
+    versions = sorted(found, key=lambda v: [int(x) for x in v.split(".") if x.isdigit()])
     if versions and shutil.which("pg_ctlcluster"):
         commands.append(["pg_ctlcluster", versions[-1], "main", "restart"])
     commands.append(["service", "postgresql", "restart"])

@@ -30,6 +30,7 @@ RESULTS = ROOT / "bench" / "results" / "forecast_runs.md"
 SERVER = "postgres://postgres@127.0.0.1:5432"
 DEFAULT_DB = f"{SERVER}/sfa_bench_h8_runs"
 BROKER = "redis://127.0.0.1:6379/13"
+TIMEOUT = 1800  # seconds a run may take before the benchmark gives up
 
 
 def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
@@ -61,6 +62,7 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
 
 
 def timed_run(actor) -> tuple[float, dict]:
@@ -74,6 +76,10 @@ def timed_run(actor) -> tuple[float, dict]:
         run.refresh_from_db()
         if run.status in (ForecastRun.Status.DONE, ForecastRun.Status.FAILED):
             break
+        if time.perf_counter() - started > TIMEOUT:
+            raise SystemExit(
+                f"run {run.pk} not done after {TIMEOUT} s ({run.chunks_done} of {run.chunks_total} chunks)"
+            )
     seconds = time.perf_counter() - started
     if run.status != ForecastRun.Status.DONE:
         raise SystemExit(f"run {run.pk} failed: {run.error}")

@@ -194,7 +194,9 @@ class Statement(models.Model):
     clawback = models.DecimalField(default=Decimal("0"), **MONEY)
     adjustments = models.DecimalField(default=Decimal("0"), **MONEY)
     carried_in = models.DecimalField(
-        default=Decimal("0"), help_text="Negative balance of earlier months recovered here (≤ 0)", **MONEY
+        default=Decimal("0"),
+        help_text="Balance of earlier months settled here: ≤ 0 recovers a negative month, > 0 refunds an over-recovery",
+        **MONEY,
     )
     carried_out = models.DecimalField(
         default=Decimal("0"), help_text="This month's negative balance, carried to the next statement (≥ 0)", **MONEY

@@ -238,4 +238,7 @@ def clawback_amount(*, earned: Decimal, earned_units: int, clawed: Decimal, claw
         return ZERO.quantize(CENT)
     done = min(clawed_units + units, earned_units)
     target = earned if done >= earned_units else money(earned * done / earned_units)
-    return money(clawed - target)
+    amount = money(clawed - target)
+    # More already taken back than the share now due (a part clawed back on what the line earned, before
+    # clawbacks followed what a capped month paid): take nothing more, never pay back.
+    return min(amount, ZERO.quantize(CENT)) if earned >= 0 else amount

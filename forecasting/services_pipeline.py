@@ -116,7 +116,7 @@ def quota_create(
     _check_quota_period(period_start, period_end)
     # Two managers saving overlapping quotas for one target at once: the second waits on this row lock until
     # the first commits, then its overlap check sees the first quota (SQLite runs writers one at a time).
-    (User if user is not None else Team).objects.select_for_update().filter(pk=(user or team).pk).first()
+    (User if user is not None else Team).objects.select_for_update(no_key=True).filter(pk=(user or team).pk).first()
     _refuse_overlap(user=user, team=team, start=period_start, end=period_end, exclude=None)
     return model_create(
         model=Quota,

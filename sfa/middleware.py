@@ -10,9 +10,28 @@ from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
 
-# What a lost database connection raises: refused or dropped (PostgreSQL restarting, failing over), closed
-# under us (InterfaceError), or a lock or statement timeout. All are transient: asking to retry is right.
-DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+# PostgreSQL's error codes of an outage: connection exceptions (class 08), the server shutting down or
+# restarting (57P01-57P03), too many connections (53300). Other OperationalErrors (a statement timeout, a
+# full disk, a missing table) are not cured by retrying in a few seconds: they stay 500s with a traceback.
+OUTAGE_PGCODES = ("57P01", "57P02", "57P03", "53300")
+PERMANENT_MESSAGES = ("no such table", "no such column", "has no column", "syntax error")  # SQLite's, no pgcode
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for the errors of a lost or refused database connection (answer 503 and let the client retry)."""
+    if isinstance(exc, InterfaceError):  # the connection was closed under us
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    pgcode = getattr(exc.__cause__, "pgcode", None)
+    if pgcode:
+        return pgcode.startswith("08") or pgcode in OUTAGE_PGCODES
+    # No code: the driver could not reach the server (refused, closed unexpectedly), or SQLite's errors,
+    # of which a locked database file is the transient one.
+    message = str(exc).lower()
+    return not any(text in message for text in PERMANENT_MESSAGES)
+
+
 DATABASE_UNAVAILABLE = "The database is unavailable; try again in a few seconds."
 DATABASE_RETRY_AFTER = 5  # seconds, sent as Retry-After
 
@@ -33,6 +52,8 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     """
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True):
+            return None  # a public page (the configurator, /healthz) reads no session before its view
         if getattr(view_func, "cls", None) is not None and hasattr(view_func.cls, "permission_classes"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
@@ -58,7 +79,7 @@ class RejectNulBytesMiddleware:
 
 
 class DatabaseUnavailableMiddleware:
-    """A database error of the outage kind (``DATABASE_UNAVAILABLE_ERRORS``) answers 503 with ``Retry-After``.
+    """A database error of the outage kind (``is_database_unavailable``) answers 503 with ``Retry-After``.
 
     Pages get templates/503.html (self-contained: rendering it needs no database), /api/ paths the JSON
     ``{"detail": ...}`` that DRF's handler (sfa.api.exceptions) gives the API views it reaches first. Any other
@@ -73,18 +94,22 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True):
+            return None  # a public page (the configurator, /healthz) reads no session before its view
         # Django sends an exception raised by a later middleware's process_view straight to the 500 page,
         # past every process_exception; LoginRequiredMiddleware (next) is where a page first reads the session
         # and the user. Load them here instead, where an outage can still be answered (lazy, kept on the
         # request: no extra query).
         try:
             request.user.is_authenticated  # noqa: B018 - evaluated for its database reads
-        except DATABASE_UNAVAILABLE_ERRORS as exc:
+        except (OperationalError, InterfaceError) as exc:
+            if not is_database_unavailable(exc):
+                raise
             return self.process_exception(request, exc)
         return None
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+        if not is_database_unavailable(exception):
             return None
         log_database_unavailable(request, exception)
         if request.path.startswith("/api/"):

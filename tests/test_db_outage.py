@@ -13,6 +13,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError
 
 from contacts import selectors
 from contacts.api import views as contact_api_views
+from sfa.middleware import is_database_unavailable
 
 MESSAGE = "The database is unavailable; try again in a few seconds."
 OUTAGES = [
@@ -101,10 +102,39 @@ def test_when_the_session_cannot_be_read_pages_and_api_answer_503_and_the_user_s
     assert client.get("/api/contacts/").status_code == 200
 
 
-def test_an_integrity_error_is_not_turned_into_a_503(org, login, api, monkeypatch, caplog):
+def with_pgcode(message: str, pgcode: str) -> OperationalError:
+    """An OperationalError as Django raises it from psycopg's, whose SQLSTATE says what went wrong."""
+    cause = Exception(message)
+    cause.pgcode = pgcode
+    exc = OperationalError(message)
+    exc.__cause__ = cause
+    return exc
+
+
+def test_only_the_errors_of_a_lost_connection_count_as_an_outage():
+    assert all(is_database_unavailable(exc) for exc in OUTAGES)
+    assert is_database_unavailable(with_pgcode("terminating connection due to administrator command", "57P01"))
+    assert is_database_unavailable(with_pgcode("could not connect", "08006"))
+    assert is_database_unavailable(OperationalError("database is locked"))  # SQLite, a writer holds the file
+    # Retrying in five seconds cures none of these: they stay 500s with a traceback for the error report.
+    assert not is_database_unavailable(with_pgcode("canceling statement due to statement timeout", "57014"))
+    assert not is_database_unavailable(with_pgcode("could not extend file: No space left on device", "53100"))
+    assert not is_database_unavailable(OperationalError("no such table: contacts_contact"))
+    assert not is_database_unavailable(IntegrityError("duplicate key value"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IntegrityError('duplicate key value violates unique constraint "contacts_contact_pkey"'),
+        OperationalError("no such column: contacts_contact.first_key"),
+        with_pgcode("canceling statement due to statement timeout", "57014"),
+    ],
+    ids=["integrity", "sqlite-schema", "statement-timeout"],
+)
+def test_an_error_that_is_not_an_outage_is_not_turned_into_a_503(org, login, api, monkeypatch, caplog, error):
     client = login(org.rep)
     client.raise_request_exception = False
-    error = IntegrityError('duplicate key value violates unique constraint "contacts_contact_pkey"')
     monkeypatch.setattr(selectors, "contact_list", raising(error))
     monkeypatch.setattr(contact_api_views, "contact_list", raising(error))
     api_client = api(org.rep)

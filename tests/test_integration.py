@@ -4,7 +4,6 @@ database, so these tests commit their data (transactional)."""
 
 import csv
 import os
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from tests.factories import UserFactory
 from tests.worker import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_worker_runs_a_job_outside_the_request_and_reports_progress(real_worker):

@@ -22,13 +22,14 @@ from forecasting.models import ForecastChunk, ForecastPoint, ForecastRun, Foreca
 from forecasting.services_runs import forecast_run_start
 from leads.imports import lead_import_create, lead_import_start
 from leads.models import ImportRow, Lead, LeadImport
-from sfa.celery import app as celery_app
+from sfa import jobs
 from sfa.models import Job, JobStatus
 from tests.forecasting.factories import run_sales
 from tests.leads.test_imports import csv_text, person
 from tests.worker import wait_for, worker_children
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+FAULTS_QUEUE = "sfa-faults-test"
 ROWS = 16_000  # four chunks of 4,000: seconds of work, so the kill lands between the first and the last
 
 
@@ -72,7 +73,7 @@ def test_a_pool_process_killed_mid_import_is_replaced_and_the_import_resumes(rea
     for pid in worker_children(real_worker):
         os.kill(pid, signal.SIGKILL)
     _assert_imported_once(imp, job)
-    assert 0 < done_before < ROWS + 1
+    assert ImportRow.objects.filter(lead_import=imp, number__lte=done_before).count() == done_before - 1
 
 
 def test_a_pool_process_killed_mid_forecast_run_leaves_every_series_forecast_once(real_worker, org):
@@ -122,19 +123,21 @@ def test_a_pool_process_killed_mid_forecast_run_leaves_every_series_forecast_onc
     settings.CELERY_BROKER_URL.startswith("filesystem"),
     reason="the embedded broker has one worker on one machine: a worker lost whole is a Redis deployment's case",
 )
-def test_a_whole_worker_killed_mid_import_its_task_goes_to_another_worker(real_worker, start_worker, org):
-    # The session's worker stops taking tasks, so the import goes to the worker this test kills.
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    celery_app.control.cancel_consumer(queue, reply=True, timeout=5)
-    victim = start_worker("victim")
+def test_a_whole_worker_killed_mid_import_its_task_goes_to_another_worker(real_worker, start_worker, org, monkeypatch):
+    # Two workers of their own on a queue of their own, with a visibility timeout of 12 s (the session's worker
+    # keeps the default): the import goes to the victim, which is killed whole, then the rescuer starts.
+    task = jobs._tasks["lead_import"]
+    monkeypatch.setattr(task, "delay", lambda job_id: task.apply_async((job_id,), queue=FAULTS_QUEUE))
+    short = {"SFA_BROKER_VISIBILITY_TIMEOUT": "12"}
+    victim = start_worker("victim", queue=FAULTS_QUEUE, env=short)
     worker_children(victim)
-    try:
-        imp = _list_import(org)
-        job = lead_import_start(lead_import=imp, actor=org.manager)
-        _wait_until(lambda: _mid_import(job), what="the first committed chunk")
-        os.killpg(victim.pid, signal.SIGKILL)  # the worker and its pool: nobody acknowledges or rejects
-        victim.wait()
-    finally:
-        celery_app.control.add_consumer(queue, reply=True, timeout=5)
-    # After the visibility timeout (12 s in the test settings) the session worker's sweep restores the task.
+    imp = _list_import(org)
+    job = lead_import_start(lead_import=imp, actor=org.manager)
+    _wait_until(lambda: _mid_import(job), what="the first committed chunk")
+    os.killpg(victim.pid, signal.SIGKILL)  # the worker and its pool: nobody acknowledges or rejects the task
+    victim.wait()
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    start_worker("rescuer", queue=FAULTS_QUEUE, env=short)
+    # Once the task is 12 s old, the rescuer's sweep puts it back on the queue and the rescuer resumes it.
     _assert_imported_once(imp, job)

@@ -31,13 +31,14 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _spawn(name: str, url: str, log: Path, concurrency: int = 1) -> subprocess.Popen:
+def _spawn(name: str, url: str, log: Path, *, queue: str | None = None, env: dict | None = None) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "sfa.settings.test",
         "SFA_TEST_DATA_DIR": settings.TEST_DATA_DIR,
         "DATABASE_URL": url,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        **(env or {}),
     }
     with log.open("w") as out:
         return subprocess.Popen(
@@ -49,7 +50,8 @@ def _spawn(name: str, url: str, log: Path, concurrency: int = 1) -> subprocess.P
                 "sfa",
                 "worker",
                 "--pool=prefork",
-                f"--concurrency={concurrency}",
+                "--concurrency=1",
+                f"--queues={queue or settings.CELERY_TASK_DEFAULT_QUEUE}",
                 "--loglevel=INFO",
                 "--without-heartbeat",
                 "--without-mingle",
@@ -93,12 +95,13 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def start_worker(tmp_path):
-    """``start_worker(name)`` -> another worker process for this test, stopped (or found killed) after it."""
+    """``start_worker(name, queue=None, env=None)`` -> another worker process for this test (on its own queue
+    if given, with extra environment variables), stopped (or found killed) after it."""
     started = []
 
-    def _start(name: str) -> subprocess.Popen:
+    def _start(name: str, *, queue: str | None = None, env: dict | None = None) -> subprocess.Popen:
         log = tmp_path / f"{name}.log"
-        worker = _spawn(name, database_url(), log)
+        worker = _spawn(name, database_url(), log, queue=queue, env=env)
         worker.log = log
         started.append(worker)
         return worker

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='statement',
             name='carried_in',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='Negative balance of earlier months recovered here (≤ 0)', max_digits=14),
+            field=models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='Balance of earlier months settled here: ≤ 0 recovers a negative month, > 0 refunds an over-recovery', max_digits=14),
         ),
         migrations.AddField(
             model_name='statement',

@@ -215,12 +215,20 @@ def forecast(
             )
             for _ in range(jobs - 1):
                 pool.submit(int)
-        prep = prepare(frame, freq=freq, fill=fill, end=end)
-        m = int(season_length) if season_length else SEASON_LENGTH[prep.freq]
-        if m < 1:
-            raise ValueError("season_length must be at least 1")
-        n_series = len(prep.ids)
-        out, worker_cpu = _forecast_all(prep, m, horizon, fill, jobs, pool) if n_series else (None, ())
+        try:
+            prep = prepare(frame, freq=freq, fill=fill, end=end)
+            m = int(season_length) if season_length else SEASON_LENGTH[prep.freq]
+            if m < 1:
+                raise ValueError("season_length must be at least 1")
+            n_series = len(prep.ids)
+            if pool is not None and n_series < 2 * jobs:
+                pool.shutdown(wait=False, cancel_futures=True)  # a few long series: this process alone
+                pool = None
+            out, worker_cpu = _forecast_all(prep, m, horizon, fill, jobs, pool) if n_series else (None, ())
+        except BaseException:
+            if pool is not None:  # a bad frame or a failed chunk: drop the work not started, do not wait for it
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
     errors = list(prep.errors)
     lv_cols = [c for lv in levels for c in (f"lo_{lv}", f"hi_{lv}")]

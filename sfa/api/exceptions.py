@@ -7,7 +7,7 @@ a view into the same 400 with field messages that ``as_drf_error`` gives; Django
 a refusal of the record's state. Apps with more to map (contacts' field names, orders' transitions) wrap
 it in their own.
 
-A lost database connection (``sfa.middleware.DATABASE_UNAVAILABLE_ERRORS``) is the same 503 with
+A lost database connection (``sfa.middleware.is_database_unavailable``) is the same 503 with
 ``Retry-After`` and ``{"detail": ...}`` that ``sfa.middleware.DatabaseUnavailableMiddleware`` answers for pages.
 """
 
@@ -23,7 +23,7 @@ from rest_framework.views import exception_handler
 from sfa.middleware import (
     DATABASE_RETRY_AFTER,
     DATABASE_UNAVAILABLE,
-    DATABASE_UNAVAILABLE_ERRORS,
+    is_database_unavailable,
     log_database_unavailable,
 )
 
@@ -42,7 +42,7 @@ class DatabaseUnavailable(APIException):
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+    if is_database_unavailable(exc):
         log_database_unavailable(context["request"], exc)
         exc = DatabaseUnavailable()
     elif isinstance(exc, DjangoValidationError):

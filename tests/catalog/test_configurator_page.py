@@ -2,6 +2,7 @@
 every text escaped, every label and description pointing at an element that exists; the product read with
 precompiled SQL; the rate limit's one-round-trip counter on Redis."""
 
+import time
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -186,8 +187,10 @@ def test_the_rate_limit_counts_in_redis_in_one_round_trip(settings):
     client.delete(*client.keys(f"*ratelimit:{scope}:*"))
 
 
-def test_a_scope_with_its_own_rate_counts_its_own_budget(settings):
+def test_a_scope_with_its_own_rate_counts_its_own_budget(settings, monkeypatch):
     settings.CONFIGURATOR_RATE_LIMIT = "1/min"
+    now = (time.time() // 3600) * 3600 + 1800  # the middle of an hour (and of a minute): no window ends here
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now)
     request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.46")
     verdicts = [ratelimit.hit(request, scope="hourly", rate="3/hour") for _ in range(4)]
     assert [v.allowed for v in verdicts] == [True, True, True, False]

@@ -206,6 +206,18 @@ def test_a_clawback_exactly_reverses_what_its_order_earned(earned, units, parts)
     assert total == -earned
 
 
+def test_a_clawback_never_pays_back_what_was_taken_back_before():
+    # A line paid 150 for 10 units had 90 taken back for 3 units (a share of more than it was paid, as
+    # clawbacks counted before they followed the capped payout): 2 more units (share 75) take nothing more.
+    assert plan_math.clawback_amount(
+        earned=Decimal("150"), earned_units=10, clawed=Decimal("90"), clawed_units=3, units=2
+    ) == Decimal("0.00")
+    # The last units back bring the total to what was paid, no further.
+    assert plan_math.clawback_amount(
+        earned=Decimal("150"), earned_units=10, clawed=Decimal("90"), clawed_units=5, units=5
+    ) == Decimal("-60.00")
+
+
 @given(earned=cents, cap=st.one_of(st.none(), cents))
 def test_the_cap_takes_off_exactly_what_is_above_it(earned, cap):
     cut = plan_math.cap_cut(earned, cap)
