@@ -160,19 +160,23 @@ def test_a_chunk_run_twice_writes_once(planned):
 
 
 def test_a_worker_dying_while_writing_a_chunk_leaves_nothing_and_the_redelivery_writes_it_whole(planned, monkeypatch):
+    from orders import ledger
+
     run, chunks = planned
-    real = ForecastPoint.objects.bulk_create
+    real = ledger.bulk_insert
 
-    def dies(*args, **kwargs):
-        raise KeyboardInterrupt  # the process is killed between the series and the points
+    def dies(model, fields, rows):
+        if model is ForecastPoint:
+            raise KeyboardInterrupt  # the process is killed between the series and the points
+        return real(model, fields, rows)
 
-    monkeypatch.setattr(ForecastPoint.objects, "bulk_create", dies)
+    monkeypatch.setattr(ledger, "bulk_insert", dies)
     with pytest.raises(KeyboardInterrupt):
         forecast_chunk_run(chunk_id=chunks[0].pk)
     assert ForecastSeries.objects.filter(run=run).count() == 0
     chunk = ForecastChunk.objects.get(pk=chunks[0].pk)
     assert chunk.done_at is None
-    monkeypatch.setattr(ForecastPoint.objects, "bulk_create", real)
+    monkeypatch.setattr(ledger, "bulk_insert", real)
     assert forecast_chunk_run(chunk_id=chunks[0].pk) == "done"
     assert ForecastSeries.objects.filter(run=run).count() == len(chunks[0].keys)
 
