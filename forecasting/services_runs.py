@@ -533,7 +533,10 @@ def forecast_run_finalize(*, run_id: int) -> bool:
     index = {m: i for i, m in enumerate(months)}
     blocks: dict[int, np.ndarray] = {}
     for sid, period, *values in point_rows.iterator(chunk_size=5000):
-        blocks.setdefault(sid, np.full((5, run.horizon), np.nan))[:, index[period]] = values
+        block = blocks.get(sid)
+        if block is None:
+            block = blocks[sid] = np.full((5, run.horizon), np.nan)
+        block[:, index[period]] = values
     nodes, by_node = {}, {}
     for s in series:
         block = blocks.get(s["pk"])

@@ -39,14 +39,12 @@ per person, as any other change to a customer.
 from __future__ import annotations
 
 import io
-import json
 import queue
 import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -69,6 +67,7 @@ from leads.assignment import Assigner
 from leads.models import ImportRow, Lead, LeadImport, LeadSource, VendorMapping
 from sfa import importing, tabular
 from sfa.audit import audit_record
+from sfa.bulk import copy_converter
 from sfa.jobs import JobCancelled, JobRun, job_task
 from sfa.models import AuditAction, Job, User
 from sfa.permissions import can, get_object_for, require, scoped
@@ -1081,7 +1080,7 @@ def bulk_insert(model: type[Model], rows: list[dict[str, Any]], *, ids: bool = F
     meta = model._meta
     now = timezone.now()
     fields = [f for f in meta.concrete_fields if ids or not f.primary_key]
-    converters = [_copy_converter(f) for f in fields]
+    converters = [copy_converter(f) for f in fields]
     defaults = []
     for f, convert in zip(fields, converters, strict=True):
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -1111,9 +1110,6 @@ def bulk_insert(model: type[Model], rows: list[dict[str, Any]], *, ids: bool = F
         columns = ", ".join(quote(f.column) for f in fields)
         cursor.copy_expert(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN", text)
     return new_ids
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 class _Statistics:
@@ -1146,37 +1142,6 @@ class _Statistics:
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {tables}")
             self.table, self.written = self._estimate(), keys_written
-
-
-def _copy_converter(field: Any) -> Callable[[Any], str]:
-    """A function writing a value of ``field`` in COPY's text format (NULL as \\N)."""
-    if field.get_internal_type() == "JSONField":
-        encoder = field.encoder
-
-        def convert(value: Any) -> str:
-            if value is None:
-                return "\\N"
-            if not value and type(value) in (list, dict):
-                return "[]" if type(value) is list else "{}"
-            return json.dumps(value, cls=encoder, ensure_ascii=False).translate(_COPY_ESCAPES)
-
-        return convert
-
-    def plain(value: Any) -> str:
-        kind = type(value)
-        if kind is str:
-            return value.translate(_COPY_ESCAPES)
-        if kind is int:
-            return str(value)
-        if value is None:
-            return "\\N"
-        if kind is bool:
-            return "t" if value else "f"
-        if isinstance(value, date | datetime):
-            return value.isoformat()
-        return str(value).translate(_COPY_ESCAPES)
-
-    return plain
 
 
 def _lead_notes(row: _Row, lead_import: LeadImport) -> str:

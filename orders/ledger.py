@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from orders.models import DeliveryStat, ExchangeRate, Order, OrderLine, SalesEntry, Shipment, ShipmentLine
 from orders.services import money, order_settings
+from sfa.bulk import copy_insert
 
 sales_listeners: list[Callable[[list[SalesEntry]], None]] = []
 rebuild_listeners: list[Callable[[], Any]] = []
@@ -363,7 +364,10 @@ ENTRY_FIELDS = (
 def bulk_insert(model: type, fields: tuple[str, ...], rows: list[tuple]) -> int:
     """Insert plain tuples (values in ``fields`` order) with multi-row INSERTs, without building model
     instances: the rebuilds write tens of thousands of rows, where ``bulk_create`` spends its time in
-    Django, not in the database. Datetimes go through the backend's adapter; the drivers take the rest."""
+    Django, not in the database. PostgreSQL gets one COPY (``sfa.bulk.copy_insert``); elsewhere datetimes go
+    through the backend's adapter and the drivers take the rest."""
+    if connection.vendor == "postgresql":
+        return copy_insert(model, fields, rows)
     opts = model._meta
     columns = [opts.get_field(name).column for name in fields]
     moments = [i for i, name in enumerate(fields) if opts.get_field(name).get_internal_type() == "DateTimeField"]
