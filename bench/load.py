@@ -57,6 +57,10 @@ PREFIXES = ("mü", "ma", "sch", "ber", "dup", "lef", "ros", "wil", "mar", "fis",
 # --- The locust users (this file is also the locustfile) -----------------------------------------
 
 try:
+    # Only inside locust: importing it monkey-patches the process with gevent (ssl, threads), which breaks
+    # plain requests in the driver and in bench.fault_pg_restart (a RecursionError in ssl).
+    if "locust" not in Path(sys.argv[0]).name:
+        raise ImportError("not running under locust")
     from locust import HttpUser, between, task
 except ImportError:  # --help and the driver work without locust; running the load needs it
     HttpUser = object  # type: ignore[assignment,misc]
