@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from commissions import calculator, plan_math
@@ -271,14 +271,12 @@ def _carry_in(statement: Statement) -> StatementLine | None:
     on the next open month (a positive line when more was recovered than is owed any more).
     """
     outstanding = money(
-        sum(
-            StatementLine.objects.filter(
-                statement__rep_id=statement.rep_id,
-                statement__period__lt=statement.period,
-                rule__in=[Rule.CARRY_IN, Rule.CARRY_OUT],
-            ).values_list("amount", flat=True),
-            ZERO,
-        )
+        StatementLine.objects.filter(
+            statement__rep_id=statement.rep_id,
+            statement__period__lt=statement.period,
+            rule__in=[Rule.CARRY_IN, Rule.CARRY_OUT],
+        ).aggregate(total=Sum("amount"))["total"]
+        or ZERO
     )
     if not outstanding:
         return None

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -11,6 +12,11 @@ from contacts.services import account_create, contact_create, purpose_save
 from sfa.models import Role, User
 from tests.factories import DepartmentFactory, TeamFactory, UserFactory
 from tests.worker import celery_worker, real_worker, start_worker  # noqa: F401 (fixtures)
+
+# Property tests judge results, not speed: Hypothesis's default 200 ms deadline per example fails them at random
+# on a loaded CI machine (two test legs side by side). Tests that need other settings still set their own.
+hypothesis_settings.register_profile("sfa", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("sfa")
 
 
 @dataclass

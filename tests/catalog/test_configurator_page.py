@@ -5,6 +5,7 @@ precompiled SQL; the rate limit's one-round-trip counter on Redis."""
 import time
 from decimal import Decimal
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache.backends.redis import RedisCache
@@ -190,7 +191,7 @@ def test_the_rate_limit_counts_in_redis_in_one_round_trip(settings):
 def test_a_scope_with_its_own_rate_counts_its_own_budget(settings, monkeypatch):
     settings.CONFIGURATOR_RATE_LIMIT = "1/min"
     now = (time.time() // 3600) * 3600 + 1800  # the middle of an hour (and of a minute): no window ends here
-    monkeypatch.setattr(ratelimit.time, "time", lambda: now)
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: now))  # this module's clock only
     request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.46")
     verdicts = [ratelimit.hit(request, scope="hourly", rate="3/hour") for _ in range(4)]
     assert [v.allowed for v in verdicts] == [True, True, True, False]
